@@ -1,0 +1,46 @@
+# Two commands: `make run` (demo server on http://127.0.0.1:5000) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: run test install translations extract-messages clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+translations: $(STAMP)
+
+	$(BIN)/pybabel compile -d translations -D messages -q
+
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract -F pyproject.toml -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --omit-header .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages --no-fuzzy-matching --ignore-obsolete
+
+instance/secret_key:
+	mkdir -p instance
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > instance/secret_key
+
+run: install translations instance/secret_key
+	export CASEAPP_ENV=demo SECRET_KEY="$$(cat instance/secret_key)"; \
+	$(FLASK) db upgrade && \
+	$(FLASK) caseapp seed-demo --if-empty && \
+	$(FLASK) caseapp demo-logins && \
+	echo "Open http://127.0.0.1:5000 (Ctrl+C stops the server)" && \
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install translations
+	$(BIN)/python -m pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== The same suite on PostgreSQL ($$TEST_DATABASE_URL)"; \
+		CASEAPP_TEST_BACKEND=postgresql $(BIN)/python -m pytest; \
+	else echo "TEST_DATABASE_URL is not set: PostgreSQL run skipped (CI sets it)."; fi
+	$(BIN)/bandit --quiet --severity-level medium --recursive caseapp wsgi.py
+
+clean:
+	rm -rf $(VENV) instance/caseapp.sqlite3* translations/*/LC_MESSAGES/*.mo

@@ -1,0 +1,79 @@
+"""caseapp: case management and referrals for a migrant-assistance programme."""
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from caseapp.config import CONFIGS, ROOT
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, error pages and CLI."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    env_name = (config or {}).get("ENV_NAME") or os.environ.get("CASEAPP_ENV", "production")
+    app.config.from_object(CONFIGS.get(env_name, CONFIGS["production"]))
+    app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set (CASEAPP_ENV=dev uses a development key).")
+    Path(app.instance_path).mkdir(exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+
+    from caseapp.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from caseapp import models  # noqa: F401  (registers every model on the metadata)
+    from caseapp.extensions import babel, csrf, db, login_manager, migrate
+    from caseapp.i18n import select_locale
+    from caseapp.security.database import configure_sqlite
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(ROOT / "translations"))
+    login_manager.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+
+    from caseapp.auth.session import init_login_manager
+
+    init_login_manager(login_manager)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from caseapp.auth.views import bp as auth_bp
+    from caseapp.beneficiaries.views import bp as beneficiaries_bp
+    from caseapp.cases.views import bp as cases_bp
+    from caseapp.home.views import bp as home_bp
+
+    for blueprint in (home_bp, auth_bp, beneficiaries_bp, cases_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_hooks(app: Flask) -> None:
+    from caseapp.access.policy import enforce_route_permission, template_can
+    from caseapp.auth.session import enforce_absolute_timeout
+    from caseapp.errors import init_errors
+    from caseapp.i18n import LANGUAGES, current_language, text_direction
+    from caseapp.security.headers import init_headers
+    from caseapp.templating import init_templating
+
+    app.before_request(enforce_absolute_timeout)
+    app.before_request(enforce_route_permission)
+    init_headers(app)
+    init_errors(app)
+    init_templating(app)
+    app.jinja_env.globals.update(
+        can=template_can, LANGUAGES=LANGUAGES, current_language=current_language, text_direction=text_direction
+    )

@@ -1,0 +1,148 @@
+"""THE access policy: every decision about who may do what, and see which rows, is made here.
+
+Route-level: each view declares one permission with `@requires(...)` (or `@requires(PUBLIC)`);
+`enforce_route_permission` runs before every request and denies any endpoint that declares none.
+Object-level: `can(user, action, obj)` and `get_or_404(model, id, action)`; out-of-scope objects are 404.
+Lists: `scope(user, select, model)` adds the WHERE that limits rows to what the user may see.
+"""
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, current_app, request
+from flask_login import current_user
+from sqlalchemy import Select, exists, false
+
+from caseapp.beneficiaries.models import Beneficiary
+from caseapp.cases.models import Case
+from caseapp.extensions import db
+from caseapp.places.models import ServicePoint
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+ROLES = ("caseworker", "supervisor", "referral_receiver", "me_officer", "dpo", "admin")
+
+_CASE_WORK = frozenset({
+    "beneficiary.register", "beneficiary.view", "case.list", "case.view",
+})
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "caseworker": _CASE_WORK,
+    "supervisor": _CASE_WORK | {"case.assign"},
+    "referral_receiver": frozenset(),
+    "me_officer": frozenset(),
+    "dpo": frozenset({"audit.view"}),
+    "admin": frozenset({"admin.manage"}),
+}
+
+PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values()) | {AUTHENTICATED}
+
+
+def has_permission(user: Any, action: str) -> bool:
+    """Role-level check: may this user ever perform `action`?"""
+    if action == PUBLIC:
+        return True
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return False
+    return action == AUTHENTICATED or action in ROLE_PERMISSIONS.get(user.role, frozenset())
+
+
+def _case_in_scope(user: Any, case: Case) -> bool:
+    if user.role == "supervisor":
+        return case.partner_id == user.partner_id
+    if user.role == "caseworker":
+        return case.partner_id == user.partner_id and case.service_point_id in user.service_point_ids
+    return False
+
+
+def can(user: Any, action: str, obj: Any = None) -> bool:
+    """May `user` perform `action` (on `obj`, when given)? Anything not granted is denied."""
+    if not has_permission(user, action):
+        return False
+    if obj is None:
+        return True
+    if isinstance(obj, Case):
+        return _case_in_scope(user, obj)
+    if isinstance(obj, Beneficiary):
+        return any(_case_in_scope(user, case) for case in obj.cases)
+    return False
+
+
+def _case_condition(user: Any):
+    if user.role == "supervisor":
+        return Case.partner_id == user.partner_id
+    if user.role == "caseworker" and user.service_point_ids:
+        return (Case.partner_id == user.partner_id) & Case.service_point_id.in_(sorted(user.service_point_ids))
+    return false()
+
+
+def _service_point_condition(user: Any):
+    if user.role == "supervisor":
+        return ServicePoint.partner_id == user.partner_id
+    if user.role == "caseworker" and user.service_point_ids:
+        return ServicePoint.id.in_(sorted(user.service_point_ids))
+    return false()
+
+
+def scope(user: Any, query: Select, model: type) -> Select:
+    """Limit `query` over `model` to the rows `user` may see."""
+    if model is Case:
+        return query.where(_case_condition(user))
+    if model is Beneficiary:
+        return query.where(exists().where(Case.beneficiary_id == Beneficiary.id, _case_condition(user)))
+    if model is ServicePoint:
+        return query.where(_service_point_condition(user))
+    return query.where(false())
+
+
+def get_or_404(model: type, object_id: int, action: str, user: Any = None) -> Any:
+    """Load one row the user may act on, or answer 404 (never 403, so ids cannot be probed)."""
+    user = user or current_user
+    obj = db.session.get(model, object_id)
+    if obj is None or not can(user, action, obj):
+        abort(404)
+    return obj
+
+
+def requires(permission: str) -> Callable:
+    """Declare the permission a view needs; checked before the request by `enforce_route_permission`."""
+    if permission != PUBLIC and permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+
+    def decorate(view: Callable) -> Callable:
+        view.required_permission = permission
+        return view
+
+    return decorate
+
+
+def declared_permission(endpoint: str | None) -> str | None:
+    """The permission declared by the view behind `endpoint`, or None when it declares none."""
+    if endpoint is None:
+        return None
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return PUBLIC
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "required_permission", None)
+
+
+def enforce_route_permission():
+    """before_request hook: deny by default; anonymous users go to login, others get 403."""
+    if request.endpoint is None:
+        return None  # unknown URL: the router answers 404
+    permission = declared_permission(request.endpoint)
+    if permission == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    if permission is None or not has_permission(current_user, permission):
+        abort(403)
+    return None
+
+
+def template_can(action: str, obj: Any = None) -> bool:
+    """`can` for templates, bound to the current user."""
+    return can(current_user, action, obj)
+
+
+__all__ = ["PUBLIC", "AUTHENTICATED", "ROLES", "can", "scope", "get_or_404", "requires"]

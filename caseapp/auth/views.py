@@ -1,0 +1,40 @@
+"""Login and logout pages."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+
+from caseapp.access.policy import AUTHENTICATED, PUBLIC, requires
+from caseapp.auth.forms import LoginForm
+from caseapp.auth.services import authenticate, end_session
+from caseapp.auth.session import start_session
+from caseapp.extensions import db
+from caseapp.safe_redirect import is_local_path
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@requires(PUBLIC)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.username.data, form.password.data)
+        db.session.commit()
+        if user is not None:
+            next_url = request.args.get("next")
+            start_session(user)
+            return redirect(next_url if is_local_path(next_url) else url_for("home.index"))
+        flash(_("Unknown username or wrong password."), "danger")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@requires(AUTHENTICATED)
+def logout():
+    end_session(current_user)
+    db.session.commit()
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,1 @@
+"""Beneficiaries: registration, identity, household, flags and consent."""

@@ -1,0 +1,138 @@
+"""People the programme helps, with their documents, flags, household and consents."""
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from caseapp.extensions import db
+from caseapp.i18n import localized_name
+from caseapp.models_base import utcnow
+
+SEXES = ("F", "M")
+PROFILES = ("returnee", "foreign_migrant", "asylum_seeker", "refugee", "family_member")
+DOCUMENT_TYPES = ("cnie", "passport", "residence_card", "consular_card", "refugee_card", "birth_certificate", "other")
+CONSENT_KINDS = ("processing", "sharing", "statistics")
+CONSENT_METHODS = ("signed_form", "oral_witness", "legal_basis")
+
+
+class Household(db.Model):
+    """A group of beneficiaries living together; one member is its head."""
+
+    __tablename__ = "household"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    members: Mapped[list["Beneficiary"]] = relationship(back_populates="household")
+
+
+class Beneficiary(db.Model):
+    """A person registered by a service point; names are stored exactly as written."""
+
+    __tablename__ = "beneficiary"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    given_name: Mapped[str] = mapped_column(String(120))
+    family_name: Mapped[str] = mapped_column(String(120))
+    given_name_alt: Mapped[str | None] = mapped_column(String(120))
+    family_name_alt: Mapped[str | None] = mapped_column(String(120))
+    name_search: Mapped[str] = mapped_column(String(512), index=True)
+    sex: Mapped[str] = mapped_column(String(1))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    dob_estimated: Mapped[bool] = mapped_column(default=False)
+    nationality: Mapped[str] = mapped_column(String(3))
+    profile: Mapped[str] = mapped_column(String(20))
+    country_returned_from: Mapped[str | None] = mapped_column(String(3))
+    arrival_date: Mapped[date | None] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    phone_digits: Mapped[str | None] = mapped_column(String(20), index=True)
+    commune_code: Mapped[str] = mapped_column(ForeignKey("commune.code"), index=True)
+    languages: Mapped[str] = mapped_column(String(120), default="")
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
+    is_household_head: Mapped[bool] = mapped_column(default=False)
+    registered_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    registered_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    registered_at_service_point_id: Mapped[int] = mapped_column(ForeignKey("service_point.id"), index=True)
+    version: Mapped[int] = mapped_column(default=1)
+
+    commune: Mapped["Commune"] = relationship()  # noqa: F821
+    household: Mapped[Household | None] = relationship(back_populates="members")
+    documents: Mapped[list["IdentityDocument"]] = relationship(
+        back_populates="beneficiary", cascade="all, delete-orphan", order_by="IdentityDocument.id"
+    )
+    flags: Mapped[list["BeneficiaryFlag"]] = relationship(
+        back_populates="beneficiary", cascade="all, delete-orphan", order_by="BeneficiaryFlag.flag_code"
+    )
+    consents: Mapped[list["ConsentRecord"]] = relationship(
+        back_populates="beneficiary", cascade="all, delete-orphan", order_by="ConsentRecord.id"
+    )
+    cases: Mapped[list["Case"]] = relationship(  # noqa: F821
+        back_populates="beneficiary", order_by="Case.opened_at"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def language_list(self) -> list[str]:
+        return [code for code in self.languages.split(",") if code]
+
+
+class IdentityDocument(db.Model):
+    """An identity document held by a beneficiary (type and number)."""
+
+    __tablename__ = "identity_document"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), index=True)
+    doc_type: Mapped[str] = mapped_column(String(24))
+    number: Mapped[str] = mapped_column(String(64))
+    beneficiary: Mapped[Beneficiary] = relationship(back_populates="documents")
+
+
+class VulnerabilityFlag(db.Model):
+    """Reference list of vulnerability flags; restricted ones need restricted access."""
+
+    __tablename__ = "vulnerability_flag"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_fr: Mapped[str] = mapped_column(String(160))
+    name_en: Mapped[str] = mapped_column(String(160))
+    name_ar: Mapped[str | None] = mapped_column(String(160))
+    restricted: Mapped[bool] = mapped_column(default=False)
+
+    @property
+    def name(self) -> str:
+        return localized_name(self)
+
+
+class BeneficiaryFlag(db.Model):
+    """A vulnerability flag set on a beneficiary, with who set it and when."""
+
+    __tablename__ = "beneficiary_flag"
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), primary_key=True)
+    flag_code: Mapped[str] = mapped_column(ForeignKey("vulnerability_flag.code"), primary_key=True)
+    set_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    set_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    beneficiary: Mapped[Beneficiary] = relationship(back_populates="flags")
+    flag: Mapped[VulnerabilityFlag] = relationship()
+
+
+class ConsentRecord(db.Model):
+    """A consent (or documented legal basis): who recorded it, when, how; withdrawable."""
+
+    __tablename__ = "consent_record"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16))
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partner.id"))
+    witness_name: Mapped[str | None] = mapped_column(String(160))
+    legal_basis: Mapped[str | None] = mapped_column(Text)
+    given_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    beneficiary: Mapped[Beneficiary] = relationship(back_populates="consents")
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None

@@ -1,0 +1,71 @@
+"""Registration and the beneficiary page."""
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from caseapp.access.policy import get_or_404, requires
+from caseapp.beneficiaries.forms import RegistrationForm
+from caseapp.beneficiaries.models import Beneficiary
+from caseapp.beneficiaries.services import (
+    RegistrationData, flag_choices, register_beneficiary, view_beneficiary, visible_cases, visible_flags,
+)
+from caseapp.errors import ValidationFailed
+from caseapp.extensions import db
+from caseapp.labels import SPOKEN_LANGUAGE_LABELS
+from caseapp.places.countries import country_choices
+from caseapp.places.models import Commune
+
+bp = Blueprint("beneficiaries", __name__, url_prefix="/beneficiaries")
+
+
+def _fill_choices(form: RegistrationForm) -> None:
+    form.service_point_id.choices = [(sp.id, f"{sp.name} ({sp.commune.name})") for sp in current_user.service_points]
+    countries = [("", "—")] + country_choices()
+    form.nationality.choices = countries
+    form.country_returned_from.choices = countries
+    communes = db.session.scalars(select(Commune).order_by(Commune.name_fr)).all()
+    form.commune_code.choices = [("", "—")] + [(c.code, c.name) for c in communes]
+    form.languages.choices = [(code, str(label)) for code, label in SPOKEN_LANGUAGE_LABELS.items()]
+    form.flags.choices = [(flag.code, flag.name) for flag in flag_choices(current_user)]
+
+
+def _registration_data(form: RegistrationForm) -> RegistrationData:
+    values = {name: form[name].data for name in RegistrationData.__dataclass_fields__}
+    text_fields = [name for name, spec in RegistrationData.__dataclass_fields__.items() if spec.type is str]
+    values.update({name: values[name] or "" for name in text_fields})
+    values["languages"] = values["languages"] or []
+    values["flags"] = values["flags"] or []
+    return RegistrationData(**values)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires("beneficiary.register")
+def register():
+    form = RegistrationForm()
+    _fill_choices(form)
+    if form.is_submitted():
+        form.validate()
+        try:
+            person, case = register_beneficiary(current_user, _registration_data(form), unparsed=form.errors)
+        except ValidationFailed as failure:
+            for name, messages in failure.errors.items():
+                form[name].errors = messages
+        else:
+            db.session.commit()
+            flash(_("%(name)s is registered; case %(number)s is open.", name=person.display_name, number=case.number),
+                  "success")
+            return redirect(url_for("beneficiaries.show", beneficiary_id=person.id))
+    return render_template("beneficiaries/register.html", form=form)
+
+
+@bp.route("/<int:beneficiary_id>")
+@requires("beneficiary.view")
+def show(beneficiary_id: int):
+    person = get_or_404(Beneficiary, beneficiary_id, "beneficiary.view")
+    view_beneficiary(current_user, person)
+    db.session.commit()
+    return render_template(
+        "beneficiaries/show.html", person=person,
+        flags=visible_flags(current_user, person), cases=visible_cases(current_user, person),
+    )

@@ -1,0 +1,1 @@
+"""Cases: episodes of support for a beneficiary at a service point."""

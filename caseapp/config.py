@@ -1,0 +1,53 @@
+"""Settings read from the environment; no logic beyond reading them."""
+import os
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+class Config:
+    """Production defaults: everything sensitive must come from the environment."""
+
+    ENV_NAME = os.environ.get("CASEAPP_ENV", "production")
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE / 'caseapp.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    SESSION_COOKIE_NAME = "caseapp_session"
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = 3600
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("CASEAPP_TIMEZONE", "Africa/Casablanca")
+    PAGE_SIZE = int(os.environ.get("CASEAPP_PAGE_SIZE", "25"))
+    # argon2id parameters (OWASP: m=19 MiB, t=2, p=1 is the floor; we go above it).
+    ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "3"))
+    ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", str(64 * 1024)))
+    ARGON2_PARALLELISM = int(os.environ.get("ARGON2_PARALLELISM", "1"))
+
+
+class DevConfig(Config):
+    """Local development and the demo started by `make run`."""
+
+    ENV_NAME = "dev"
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+
+
+class TestConfig(Config):
+    """Used by the test-suite; the database comes from the fixture."""
+
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8
+    ARGON2_PARALLELISM = 1
+
+
+CONFIGS = {"production": Config, "dev": DevConfig, "demo": DevConfig, "test": TestConfig}

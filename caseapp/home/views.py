@@ -1,0 +1,41 @@
+"""Home page per role, interface language switch, and the health endpoint."""
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from caseapp.access.policy import AUTHENTICATED, PUBLIC, requires
+from caseapp.auth.services import set_preferred_language
+from caseapp.cases.services import recent_cases
+from caseapp.extensions import db
+from caseapp.i18n import LANGUAGES
+from caseapp.safe_redirect import is_local_path
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+@requires(AUTHENTICATED)
+def index():
+    cases = recent_cases(current_user, limit=10)
+    return render_template("home/index.html", cases=cases)
+
+
+@bp.route("/language", methods=["POST"])
+@requires(PUBLIC)
+def set_language():
+    language = request.form.get("language", "")
+    if language not in LANGUAGES:
+        abort(400)
+    session["lang"] = language
+    if current_user.is_authenticated:
+        set_preferred_language(current_user, language)
+        db.session.commit()
+    target = request.form.get("next")
+    return redirect(target if is_local_path(target) else url_for("home.index"))
+
+
+@bp.route("/health")
+@requires(PUBLIC)
+def health():
+    db.session.execute(text("SELECT 1"))
+    return jsonify(status="ok")

@@ -1,0 +1,14 @@
+"""Imports every feature's models so the metadata (and Alembic) sees all tables."""
+from caseapp.audit.models import AuditEvent  # noqa: F401
+from caseapp.auth.models import User, user_service_point  # noqa: F401
+from caseapp.beneficiaries.models import (  # noqa: F401
+    Beneficiary,
+    BeneficiaryFlag,
+    ConsentRecord,
+    Household,
+    IdentityDocument,
+    VulnerabilityFlag,
+)
+from caseapp.cases.models import Case, CaseNumberCounter  # noqa: F401
+from caseapp.partners.models import Partner  # noqa: F401
+from caseapp.places.models import Commune, Province, Region, ServicePoint  # noqa: F401

@@ -1,0 +1,1 @@
+"""Partner organisations sharing the system."""

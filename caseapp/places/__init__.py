@@ -1,0 +1,1 @@
+"""Regions, provinces, communes and service points."""

@@ -1,0 +1,1 @@
+"""Passwords, sessions, response headers and database connection safety."""

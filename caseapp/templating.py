@@ -1,0 +1,37 @@
+"""Jinja filters: locale-aware dates and numbers, and labels for stored codes."""
+from datetime import date, datetime
+
+from flask import Flask
+from flask_babel import format_date, format_datetime, format_decimal
+
+from caseapp import labels
+from caseapp.places.countries import country_name
+
+
+def _date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_datetime(value, "medium")
+    return format_date(value, "medium")
+
+
+def _label(mapping: dict):
+    return lambda code: str(mapping.get(code, code)) if code else ""
+
+
+def init_templating(app: Flask) -> None:
+    """Register the filters used by templates."""
+    app.jinja_env.filters.update(
+        date=_date,
+        number=format_decimal,
+        country=country_name,
+        sex_label=_label(labels.SEX_LABELS),
+        profile_label=_label(labels.PROFILE_LABELS),
+        status_label=_label(labels.CASE_STATUS_LABELS),
+        role_label=_label(labels.ROLE_LABELS),
+        document_label=_label(labels.DOCUMENT_TYPE_LABELS),
+        consent_kind_label=_label(labels.CONSENT_KIND_LABELS),
+        consent_method_label=_label(labels.CONSENT_METHOD_LABELS),
+        spoken_language_label=_label(labels.SPOKEN_LANGUAGE_LABELS),
+    )

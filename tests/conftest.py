@@ -1,0 +1,197 @@
+"""Fixtures: the app on a real database (SQLite, or PostgreSQL when asked), clean tables, users per role."""
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+import flask_migrate
+import pytest
+from sqlalchemy import create_engine, text
+
+from caseapp import create_app
+from caseapp.extensions import db
+
+PASSWORD = "correct horse battery staple"
+BACKEND = os.environ.get("CASEAPP_TEST_BACKEND", "sqlite")
+
+
+def _database_url(tmp_path_factory) -> str:
+    if BACKEND == "postgresql":
+        url = os.environ.get("TEST_DATABASE_URL")
+        if not url:
+            raise RuntimeError("CASEAPP_TEST_BACKEND=postgresql needs TEST_DATABASE_URL")
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+def reset_database(url: str) -> None:
+    """Drop everything in the test database so migrations start from empty."""
+    if not url.startswith("postgresql"):
+        return
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    return _database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    reset_database(database_url)
+    application = create_app({"ENV_NAME": "test", "SQLALCHEMY_DATABASE_URI": database_url})
+    with application.app_context():
+        flask_migrate.upgrade()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def _delete_all_rows(app) -> None:
+    with app.app_context():
+        tables = list(reversed(db.metadata.sorted_tables))
+        with db.engine.begin() as connection:
+            if db.engine.dialect.name == "postgresql":
+                names = ", ".join(f'"{table.name}"' for table in tables)
+                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def clean_tables(app):
+    yield
+    _delete_all_rows(app)
+
+
+@pytest.fixture
+def app_ctx(app):
+    """An application context for service tests (no HTTP)."""
+    with app.app_context():
+        yield
+        db.session.rollback()
+
+
+@dataclass
+class World:
+    """Two partners, three service points, and one user per role (ids and usernames only)."""
+
+    users: dict[str, int] = field(default_factory=dict)
+    service_points: dict[str, int] = field(default_factory=dict)
+    partners: dict[str, int] = field(default_factory=dict)
+
+    def username(self, key: str) -> str:
+        return key.replace("_", ".")
+
+
+# key → (role, partner, service points, restricted access)
+USERS = {
+    "caseworker_a": ("caseworker", "A", ("A-OUJ",), False),
+    "caseworker_a2": ("caseworker", "A", ("A-NAD",), False),
+    "caseworker_b": ("caseworker", "B", ("B-BEM",), False),
+    "caseworker_restricted": ("caseworker", "A", ("A-OUJ",), True),
+    "supervisor_a": ("supervisor", "A", ("A-OUJ", "A-NAD"), True),
+    "supervisor_b": ("supervisor", "B", ("B-BEM",), False),
+    "receiver": ("referral_receiver", "C", (), False),
+    "me_officer": ("me_officer", "A", (), False),
+    "dpo": ("dpo", "A", (), False),
+    "admin": ("admin", "A", (), False),
+}
+
+
+@pytest.fixture
+def world(app) -> World:
+    """Reference data, partners A (two service points), B (one) and C (none), and USERS."""
+    from caseapp.auth.services import create_user
+    from caseapp.partners.models import Partner
+    from caseapp.places.loader import load_reference_data
+    from caseapp.places.models import ServicePoint
+
+    result = World()
+    with app.app_context():
+        load_reference_data()
+        partners = {code: Partner(code=code, name=f"Partner {code}", kind="association") for code in "ABC"}
+        db.session.add_all(partners.values())
+        db.session.flush()
+        points = {}
+        for code, partner, commune in (("A-OUJ", "A", "OUJ"), ("A-NAD", "A", "NAD"), ("B-BEM", "B", "BEM")):
+            points[code] = ServicePoint(code=code, name=f"Point {code}", commune_code=commune,
+                                        partner_id=partners[partner].id)
+        db.session.add_all(points.values())
+        db.session.flush()
+        for key, (role, partner, codes, restricted) in USERS.items():
+            user = create_user(None, username=result.username(key), full_name=key.replace("_", " ").title(),
+                               password=PASSWORD, role=role, partner=partners[partner],
+                               service_points=[points[c] for c in codes], restricted_access=restricted)
+            result.users[key] = user.id
+        result.partners = {code: partner.id for code, partner in partners.items()}
+        result.service_points = {code: point.id for code, point in points.items()}
+        db.session.commit()
+    return result
+
+
+def valid_registration(service_point_id: int, **overrides):
+    """A registration that passes every rule; override fields to test one rule at a time."""
+    from caseapp.beneficiaries.services import RegistrationData
+
+    values = dict(
+        service_point_id=service_point_id, given_name="Mohamed", family_name="El Amrani",
+        given_name_alt="محمد", family_name_alt="العمراني", sex="M", nationality="MAR", profile="returnee",
+        country_returned_from="LBY", commune_code="OUJ", date_of_birth=date(1990, 5, 17),
+        phone="+212 612 345 678", languages=["ar", "fr"], processing_basis="signed_form",
+        statistics_consent=True,
+    )
+    values.update(overrides)
+    return RegistrationData(**values)
+
+
+@pytest.fixture
+def register(app, world):
+    """register(user_key, **overrides) → (beneficiary id, case number), committed through the service."""
+    from caseapp.auth.models import User
+    from caseapp.beneficiaries.services import register_beneficiary
+
+    def _register(user_key: str = "caseworker_a", service_point: str = "A-OUJ", **overrides):
+        with app.app_context():
+            actor = db.session.get(User, world.users[user_key])
+            person, case = register_beneficiary(actor, valid_registration(world.service_points[service_point],
+                                                                          **overrides))
+            db.session.commit()
+            return person.id, case.number
+
+    return _register
+
+
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """The CSRF token a page hands out to this client."""
+    page = client.get(path).get_data(as_text=True)
+    match = CSRF_PATTERN.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    """Log in through the real form (with its CSRF token); returns the response."""
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def login_as(app, world):
+    """login_as(user_key) → a test client logged in as that user."""
+
+    def _login_as(key: str):
+        client = app.test_client()
+        response = login(client, world.username(key))
+        assert response.status_code == 302, f"login as {key} failed"
+        return client
+
+    return _login_as
