@@ -15,8 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 translations: $(STAMP)
-
-	$(BIN)/pybabel compile -d translations -D messages -q
+	$(BIN)/pybabel compile -d translations -D messages
 
 extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F pyproject.toml -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --omit-header .

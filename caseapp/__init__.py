@@ -13,7 +13,7 @@ def create_app(config: dict | None = None) -> Flask:
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
-        instance_path=str(ROOT / "instance"),
+        instance_path=str((config or {}).get("INSTANCE_PATH") or os.environ.get("CASEAPP_INSTANCE") or ROOT / "instance"),
     )
     env_name = (config or {}).get("ENV_NAME") or os.environ.get("CASEAPP_ENV", "production")
     app.config.from_object(CONFIGS.get(env_name, CONFIGS["production"]))

@@ -46,8 +46,8 @@ def seed_demo_command(people: int, if_empty: bool):
     path = _logins_file()
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.chmod(path, 0o600)
-    click.echo(f"Demo data loaded: {people} people. Demo logins (also in {path}):")
-    click.echo("\n".join(lines))
+    click.echo(f"Demo data loaded: {people} people, {len(lines)} accounts. "
+               f"Logins saved in {path} (`flask caseapp demo-logins` prints them).")
 
 
 @caseapp_cli.command("demo-logins")

@@ -86,6 +86,8 @@ def _service_point_condition(user: Any):
 
 def scope(user: Any, query: Select, model: type) -> Select:
     """Limit `query` over `model` to the rows `user` may see."""
+    if not has_permission(user, AUTHENTICATED):  # anonymous or deactivated: no rows at all
+        return query.where(false())
     if model is Case:
         return query.where(_case_condition(user))
     if model is Beneficiary:

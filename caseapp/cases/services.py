@@ -3,6 +3,9 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -42,8 +45,9 @@ def next_case_number(commune_code: str, year: int) -> str:
 def open_case(actor, person: Beneficiary, service_point) -> Case:
     """Open a case for `person` at `service_point`, assigned to the actor."""
     opened_at = utcnow()
+    local_year = opened_at.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).year
     case = Case(
-        number=next_case_number(service_point.commune_code, opened_at.year),
+        number=next_case_number(service_point.commune_code, local_year),
         beneficiary=person, partner_id=service_point.partner_id, service_point_id=service_point.id,
         assigned_worker_id=actor.id, status="registered", opened_at=opened_at, opened_by_id=actor.id,
     )

@@ -1,0 +1,269 @@
+"""The access policy: role permissions, object scope (own / other service point / other partner), list scope."""
+import pytest
+from flask_login import AnonymousUserMixin
+from sqlalchemy import select
+from werkzeug.exceptions import NotFound
+
+from caseapp.access import policy
+from caseapp.access.policy import (
+    AUTHENTICATED, PERMISSIONS, PUBLIC, ROLE_PERMISSIONS, ROLES, can, get_or_404, has_permission, scope,
+)
+from caseapp.auth.models import User
+from caseapp.beneficiaries.models import Beneficiary
+from caseapp.beneficiaries.services import visible_cases
+from caseapp.cases.models import Case
+from caseapp.cases.services import open_case
+from caseapp.extensions import db
+from caseapp.partners.models import Partner
+from caseapp.places.models import ServicePoint
+
+# The one place that says who holds which permission. A new permission must be added here on purpose.
+EXPECTED_HOLDERS = {
+    "beneficiary.register": {"caseworker", "supervisor"},
+    "beneficiary.view": {"caseworker", "supervisor"},
+    "case.list": {"caseworker", "supervisor"},
+    "case.view": {"caseworker", "supervisor"},
+    "case.assign": {"supervisor"},
+    "audit.view": {"dpo"},
+    "admin.manage": {"admin"},
+}
+CASE_ACTIONS = ("beneficiary.view", "case.view")
+
+# One world user per role.
+USER_OF_ROLE = {
+    "caseworker": "caseworker_a",
+    "supervisor": "supervisor_a",
+    "referral_receiver": "receiver",
+    "me_officer": "me_officer",
+    "dpo": "dpo",
+    "admin": "admin",
+}
+NON_CASE_USERS = ("receiver", "me_officer", "dpo", "admin")
+
+# Which of the three cases (registered at A-OUJ, A-NAD, B-BEM) each user may see.
+VISIBLE_CASES = {
+    "caseworker_a": {"A-OUJ"},
+    "caseworker_restricted": {"A-OUJ"},
+    "caseworker_a2": {"A-NAD"},
+    "caseworker_b": {"B-BEM"},
+    "supervisor_a": {"A-OUJ", "A-NAD"},
+    "supervisor_b": {"B-BEM"},
+    "receiver": set(),
+    "me_officer": set(),
+    "dpo": set(),
+    "admin": set(),
+}
+VISIBLE_SERVICE_POINTS = {
+    "caseworker_a": {"A-OUJ"},
+    "caseworker_restricted": {"A-OUJ"},
+    "caseworker_a2": {"A-NAD"},
+    "caseworker_b": {"B-BEM"},
+    "supervisor_a": {"A-OUJ", "A-NAD"},
+    "supervisor_b": {"B-BEM"},
+    "receiver": set(),
+    "me_officer": set(),
+    "dpo": set(),
+    "admin": set(),
+}
+
+
+def _user(world, key: str) -> User:
+    return db.session.get(User, world.users[key])
+
+
+@pytest.fixture
+def three_cases(register, world):
+    """One person and case at each service point: {service point code: (beneficiary id, case number)}."""
+    return {
+        "A-OUJ": register("caseworker_a", "A-OUJ", given_name="Ouj"),
+        "A-NAD": register("caseworker_a2", "A-NAD", given_name="Nad", commune_code="NAD"),
+        "B-BEM": register("caseworker_b", "B-BEM", given_name="Bem", commune_code="BEM"),
+    }
+
+
+def _case(number: str) -> Case:
+    return db.session.scalars(select(Case).where(Case.number == number)).one()
+
+
+# --- role-level permissions ------------------------------------------------------------------------------------
+
+
+def test_the_permission_table_lists_exactly_the_known_permissions():
+    assert set(PERMISSIONS) - {AUTHENTICATED} == set(EXPECTED_HOLDERS)
+    assert set(ROLE_PERMISSIONS) == set(ROLES) == set(USER_OF_ROLE)
+
+
+@pytest.mark.parametrize("action", sorted(EXPECTED_HOLDERS))
+def test_exactly_the_expected_roles_hold_each_permission(app_ctx, world, action):
+    holders = {role for role in ROLES if has_permission(_user(world, USER_OF_ROLE[role]), action)}
+    assert holders == EXPECTED_HOLDERS[action]
+    assert {role for role in ROLES if can(_user(world, USER_OF_ROLE[role]), action)} == EXPECTED_HOLDERS[action]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_active_role_is_authenticated_and_may_open_public_pages(app_ctx, world, role):
+    user = _user(world, USER_OF_ROLE[role])
+    assert can(user, AUTHENTICATED)
+    assert can(user, PUBLIC)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_unknown_actions_are_denied_to_every_role(app_ctx, world, role):
+    user = _user(world, USER_OF_ROLE[role])
+    assert not can(user, "case.delete")
+    assert not can(user, "")
+
+
+def test_an_unknown_role_holds_nothing(app_ctx, world):
+    user = _user(world, "caseworker_a")
+    user.role = "superuser"
+    assert not any(has_permission(user, action) for action in EXPECTED_HOLDERS)
+
+
+def test_requires_refuses_an_unknown_permission():
+    with pytest.raises(ValueError):
+        policy.requires("case.destroy")
+
+
+# --- object-level: own / other service point same partner / other partner -------------------------------------
+
+
+@pytest.mark.parametrize("user_key", sorted(VISIBLE_CASES))
+@pytest.mark.parametrize("action", CASE_ACTIONS)
+def test_case_and_person_visibility_by_service_point_and_partner(app_ctx, world, three_cases, user_key, action):
+    user = _user(world, user_key)
+    for code, (person_id, number) in three_cases.items():
+        expected = code in VISIBLE_CASES[user_key]
+        obj = _case(number) if action == "case.view" else db.session.get(Beneficiary, person_id)
+        assert can(user, action, obj) is expected, f"{user_key} {action} on {code}"
+
+
+@pytest.mark.parametrize("user_key", sorted(VISIBLE_CASES))
+def test_get_or_404_loads_in_scope_rows_and_answers_404_otherwise(app_ctx, world, three_cases, user_key):
+    user = _user(world, user_key)
+    for code, (person_id, number) in three_cases.items():
+        case_id = _case(number).id
+        if code in VISIBLE_CASES[user_key]:
+            assert get_or_404(Case, case_id, "case.view", user=user).number == number
+            assert get_or_404(Beneficiary, person_id, "beneficiary.view", user=user).id == person_id
+        else:
+            with pytest.raises(NotFound):
+                get_or_404(Case, case_id, "case.view", user=user)
+            with pytest.raises(NotFound):
+                get_or_404(Beneficiary, person_id, "beneficiary.view", user=user)
+
+
+def test_get_or_404_answers_404_for_an_unknown_id(app_ctx, world, three_cases):
+    user = _user(world, "supervisor_a")
+    with pytest.raises(NotFound):
+        get_or_404(Beneficiary, 987654, "beneficiary.view", user=user)
+    with pytest.raises(NotFound):
+        get_or_404(Case, 987654, "case.view", user=user)
+
+
+def test_case_assign_is_limited_to_the_supervisors_own_partner(app_ctx, world, three_cases):
+    supervisor_a, supervisor_b = _user(world, "supervisor_a"), _user(world, "supervisor_b")
+    caseworker = _user(world, "caseworker_a")
+    own, other_point, other_partner = (_case(three_cases[code][1]) for code in ("A-OUJ", "A-NAD", "B-BEM"))
+    assert can(supervisor_a, "case.assign", own) and can(supervisor_a, "case.assign", other_point)
+    assert not can(supervisor_a, "case.assign", other_partner)
+    assert can(supervisor_b, "case.assign", other_partner) and not can(supervisor_b, "case.assign", own)
+    assert not can(caseworker, "case.assign", own)  # the role lacks it even on its own case
+
+
+@pytest.mark.parametrize("user_key", NON_CASE_USERS)
+def test_non_case_roles_see_no_case_even_of_their_own_partner(app_ctx, world, three_cases, user_key):
+    user = _user(world, user_key)
+    for action in ("case.view", "case.assign", "beneficiary.view", "audit.view", "admin.manage", AUTHENTICATED):
+        for person_id, number in three_cases.values():
+            assert not can(user, action, _case(number)), f"{user_key} {action}"
+            assert not can(user, action, db.session.get(Beneficiary, person_id)), f"{user_key} {action}"
+
+
+def test_objects_of_other_types_are_denied(app_ctx, world):
+    supervisor = _user(world, "supervisor_a")
+    point = db.session.get(ServicePoint, world.service_points["A-OUJ"])
+    assert not can(supervisor, "case.view", point)
+    assert not can(supervisor, "case.view", db.session.get(Partner, world.partners["A"]))
+    assert not can(supervisor, "case.view", object())
+
+
+def test_a_caseworker_at_two_points_sees_both(app_ctx, world, three_cases):
+    user = _user(world, "caseworker_a")
+    user.service_points.append(db.session.get(ServicePoint, world.service_points["A-NAD"]))
+    assert can(user, "case.view", _case(three_cases["A-NAD"][1]))
+    assert not can(user, "case.view", _case(three_cases["B-BEM"][1]))
+
+
+def test_a_person_with_cases_at_two_partners_shows_each_partner_only_its_own_case(app_ctx, world, three_cases):
+    person = db.session.get(Beneficiary, three_cases["A-OUJ"][0])
+    caseworker_b = _user(world, "caseworker_b")
+    foreign_case = open_case(caseworker_b, person, db.session.get(ServicePoint, world.service_points["B-BEM"]))
+    own_case = _case(three_cases["A-OUJ"][1])
+    assert visible_cases(caseworker_b, person) == [foreign_case]
+    assert visible_cases(_user(world, "caseworker_a"), person) == [own_case]
+    assert visible_cases(_user(world, "caseworker_a2"), person) == []
+    assert not can(caseworker_b, "case.view", own_case)
+
+
+# --- list scope ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("user_key", sorted(VISIBLE_CASES))
+def test_scope_returns_exactly_the_visible_rows(app_ctx, world, three_cases, user_key):
+    user = _user(world, user_key)
+    expected = VISIBLE_CASES[user_key]
+    case_numbers = set(db.session.scalars(scope(user, select(Case.number), Case)))
+    assert case_numbers == {three_cases[code][1] for code in expected}
+    person_ids = set(db.session.scalars(scope(user, select(Beneficiary.id), Beneficiary)))
+    assert person_ids == {three_cases[code][0] for code in expected}
+    points = set(db.session.scalars(scope(user, select(ServicePoint.code), ServicePoint)))
+    assert points == VISIBLE_SERVICE_POINTS[user_key]
+
+
+def test_scope_of_a_person_is_not_duplicated_by_several_cases(app_ctx, world, three_cases):
+    person = db.session.get(Beneficiary, three_cases["A-OUJ"][0])
+    supervisor = _user(world, "supervisor_a")
+    open_case(supervisor, person, db.session.get(ServicePoint, world.service_points["A-NAD"]))
+    ids = list(db.session.scalars(scope(supervisor, select(Beneficiary.id), Beneficiary)))
+    assert sorted(ids) == sorted({three_cases["A-OUJ"][0], three_cases["A-NAD"][0]})
+
+
+def test_scope_on_any_other_model_returns_nothing(app_ctx, world, three_cases):
+    supervisor = _user(world, "supervisor_a")
+    assert list(db.session.scalars(scope(supervisor, select(User), User))) == []
+    assert list(db.session.scalars(scope(supervisor, select(Partner), Partner))) == []
+
+
+# --- inactive and anonymous users -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("user_key", ["caseworker_a", "supervisor_a", "dpo", "admin"])
+def test_an_inactive_user_can_nothing(app_ctx, world, three_cases, user_key):
+    user = _user(world, user_key)
+    user.active = False
+    for action in sorted(PERMISSIONS):
+        assert not can(user, action), action
+    own_case = _case(three_cases["A-OUJ"][1])
+    assert not can(user, "case.view", own_case)
+    assert not can(user, "beneficiary.view", own_case.beneficiary)
+    with pytest.raises(NotFound):
+        get_or_404(Case, own_case.id, "case.view", user=user)
+    assert list(db.session.scalars(scope(user, select(Case), Case))) == []
+    assert list(db.session.scalars(scope(user, select(Beneficiary), Beneficiary))) == []
+    assert list(db.session.scalars(scope(user, select(ServicePoint), ServicePoint))) == []
+
+
+def test_anonymous_can_nothing_but_public(app_ctx, world, three_cases):
+    anonymous = AnonymousUserMixin()
+    assert can(anonymous, PUBLIC)
+    assert can(None, PUBLIC)
+    for action in sorted(PERMISSIONS):
+        assert not can(anonymous, action), action
+        assert not can(None, action), action
+    own_case = _case(three_cases["A-OUJ"][1])
+    assert not can(anonymous, "case.view", own_case)
+    with pytest.raises(NotFound):
+        get_or_404(Case, own_case.id, "case.view", user=anonymous)
+    for model in (Case, Beneficiary, ServicePoint):
+        assert list(db.session.scalars(scope(anonymous, select(model), model))) == []
