@@ -80,7 +80,7 @@ def _service_point_condition(user: Any):
     if user.role == "supervisor":
         return ServicePoint.partner_id == user.partner_id
     if user.role == "caseworker" and user.service_point_ids:
-        return ServicePoint.id.in_(sorted(user.service_point_ids))
+        return (ServicePoint.partner_id == user.partner_id) & ServicePoint.id.in_(sorted(user.service_point_ids))
     return false()
 
 

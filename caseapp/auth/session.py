@@ -30,14 +30,19 @@ def init_login_manager(login_manager: LoginManager) -> None:
         return user
 
 
-def start_session(user) -> None:
-    """Clear whatever the session held, then log `user` in with a fresh login time."""
-    from flask_login import login_user
-
+def reset_session() -> None:
+    """Empty the session (last search, CSRF token, login time...), keeping only the chosen language."""
     language = session.get("lang")
     session.clear()
     if language:
         session["lang"] = language
+
+
+def start_session(user) -> None:
+    """Clear whatever the session held, then log `user` in with a fresh login time."""
+    from flask_login import login_user
+
+    reset_session()
     login_user(user, remember=False)
     session.permanent = True
     session["auth_at"] = datetime.now(timezone.utc).isoformat()

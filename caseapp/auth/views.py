@@ -6,7 +6,7 @@ from flask_login import current_user, logout_user
 from caseapp.access.policy import AUTHENTICATED, PUBLIC, requires
 from caseapp.auth.forms import LoginForm
 from caseapp.auth.services import authenticate, end_session
-from caseapp.auth.session import start_session
+from caseapp.auth.session import reset_session, start_session
 from caseapp.extensions import db
 from caseapp.safe_redirect import is_local_path
 
@@ -36,5 +36,6 @@ def logout():
     end_session(current_user)
     db.session.commit()
     logout_user()
+    reset_session()  # the last search (a person's name) and the rest must not outlive the login
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))

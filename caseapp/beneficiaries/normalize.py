@@ -19,8 +19,19 @@ def normalize_name(text: str | None) -> str:
 
 
 def name_search_key(*names: str | None) -> str:
-    """The indexed search text of a person: every written form of their names, normalized."""
-    return " ".join(part for part in (normalize_name(name) for name in names) if part)
+    """The indexed search text of a person: every written form of their names, normalized.
+
+    A name of several words is also stored joined ("el amrani" and "elamrani"), so that a name typed
+    with or without its particle's space is found.
+    """
+    parts = []
+    for name in names:
+        normalized = normalize_name(name)
+        if normalized:
+            parts.append(normalized)
+            if " " in normalized:
+                parts.append(normalized.replace(" ", ""))
+    return " ".join(parts)
 
 
 def phone_digits(phone: str | None) -> str | None:

@@ -67,6 +67,14 @@ class _Errors(dict):
             self.setdefault(name, []).append(message)
 
 
+def _years_before(day: date, years: int) -> date:
+    """The same calendar day `years` earlier (28 February for a 29 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
 def _birth_date(data: RegistrationData, today: date, errors: _Errors) -> date | None:
     if data.dob_estimated:
         if data.birth_year is None:
@@ -82,7 +90,7 @@ def _birth_date(data: RegistrationData, today: date, errors: _Errors) -> date | 
         errors.add("date_of_birth", _("Enter the date of birth, or tick “only the year is known”."))
     elif data.date_of_birth > today:
         errors.add("date_of_birth", _("The date of birth cannot be in the future."))
-    elif data.date_of_birth.year < today.year - MAX_AGE_YEARS:
+    elif data.date_of_birth <= _years_before(today, MAX_AGE_YEARS + 1):
         errors.add("date_of_birth", _("An age over %(years)d years is not possible.", years=MAX_AGE_YEARS))
     else:
         return data.date_of_birth
@@ -111,7 +119,8 @@ def _check_identity(data: RegistrationData, errors: _Errors) -> None:
 def _check_contact(data: RegistrationData, actor, today: date, birth: date | None, errors: _Errors):
     if not data.commune_code or db.session.get(Commune, data.commune_code) is None:
         errors.add("commune_code", _("Choose a commune from the list."))
-    if data.service_point_id not in actor.service_point_ids:
+    if not any(sp.id == data.service_point_id and sp.partner_id == actor.partner_id and sp.active
+               for sp in actor.service_points):
         errors.add("service_point_id", _("Choose one of your service points."))
     if data.arrival_date and data.arrival_date > today:
         errors.add("arrival_date", _("The arrival date cannot be in the future."))

@@ -8,7 +8,8 @@ from wtforms.validators import Length, Optional
 class CaseSearchForm(FlaskForm):
     """Free text (name, case number or phone), posted so that it never appears in a URL."""
 
-    q = StringField(_l("Name, case number or phone"), validators=[Optional(), Length(max=120)])
+    q = StringField(_l("Name, case number or phone"), validators=[Optional(), Length(max=120)],
+                    render_kw={"dir": "auto", "autocomplete": "off"})
 
 
 class CaseFilterForm(FlaskForm):

@@ -90,7 +90,7 @@ def search_cases(actor, *, text: str = "", status: str = "", service_point_id: i
     """Cases the actor may see, matching a name, case number or phone and the filters; newest first."""
     query = select(Case).join(Case.beneficiary)
     query = scope(actor, query, Case)
-    condition = _text_condition(text) if text else None
+    condition = _text_condition(text) if text.strip() else None
     if condition is not None:
         query = query.where(condition)
     if status in CASE_STATUSES:
@@ -104,8 +104,9 @@ def search_cases(actor, *, text: str = "", status: str = "", service_point_id: i
         .order_by(Case.opened_at.desc(), Case.id.desc())
         .offset((page - 1) * per_page).limit(per_page)
     ).all()
-    if audit and (text or status or service_point_id):
-        used = [name for name, value in (("text", text), ("status", status), ("service_point", service_point_id)) if value]
+    used = [name for name, value in (("text", condition is not None), ("status", status in CASE_STATUSES),
+                                     ("service_point", service_point_id)) if value]
+    if audit and used:
         record(actor, "case.search", None, filters=used, results=total)
     return CasePage(items=list(rows), total=total, page=page, per_page=per_page)
 

@@ -76,7 +76,7 @@ def _new_page(browser, live_server, **options):
 
 
 @pytest.fixture
-def page(browser, live_server, world):
+def page(browser, live_server):
     """A fresh French page for pages checked with axe.
 
     bypass_csp=True: the app sends `script-src 'self'`, and `page.add_script_tag(path=...)` inlines
@@ -89,28 +89,48 @@ def page(browser, live_server, world):
 
 
 @pytest.fixture
-def strict_page(browser, live_server, world):
+def strict_page(browser, live_server):
     """A fresh French page with the app's Content-Security-Policy enforced (no bypass)."""
     context, new_page = _new_page(browser, live_server)
     yield new_page
     context.close()
 
 
+def open_page(page, path: str, status: int = 200):
+    """page.goto(path), asserting the HTTP status of the response (a 500 page fails here, clearly)."""
+    response = page.goto(path)
+    assert response is not None and response.status == status, (
+        f"GET {path}: status {response and response.status}, expected {status}; page says: "
+        + page.locator("main").inner_text()[:300]
+    )
+    return response
+
+
+def submit(page, selector: str, status: int = 200):
+    """Click a submit button and wait for the resulting page; assert its final status."""
+    with page.expect_navigation() as navigation:
+        page.click(selector)
+    response = navigation.value
+    assert response is not None and response.status == status, (
+        f"submitting {selector}: status {response and response.status} on {page.url}, expected {status}; "
+        "page says: " + page.locator("main").inner_text()[:300]
+    )
+    return response
+
+
 def log_in(page, username: str, password: str = PASSWORD) -> None:
     """Log in through the real login form and wait for the home page."""
     if "/login" not in page.url:
-        page.goto("/login")
+        open_page(page, "/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    with page.expect_navigation():
-        page.click("main form button[type=submit]")
+    submit(page, "main form button[type=submit]")
     assert not page.url.split("?")[0].endswith("/login"), f"login as {username} failed: still on {page.url}"
 
 
 def switch_language(page, code: str) -> None:
     """Press the language button in the header (a POST form) and wait for the page to come back."""
-    with page.expect_navigation():
-        page.click(f"header form button[name=language][value={code}]")
+    submit(page, f"header form button[name=language][value={code}]")
     expected_dir = "rtl" if code == "ar" else "ltr"
     html = page.locator("html")
     assert html.get_attribute("lang") == code

@@ -93,25 +93,20 @@ def test_the_permission_table_lists_exactly_the_known_permissions():
     assert set(ROLE_PERMISSIONS) == set(ROLES) == set(USER_OF_ROLE)
 
 
-@pytest.mark.parametrize("action", sorted(EXPECTED_HOLDERS))
-def test_exactly_the_expected_roles_hold_each_permission(app_ctx, world, action):
-    holders = {role for role in ROLES if has_permission(_user(world, USER_OF_ROLE[role]), action)}
-    assert holders == EXPECTED_HOLDERS[action]
-    assert {role for role in ROLES if can(_user(world, USER_OF_ROLE[role]), action)} == EXPECTED_HOLDERS[action]
+def test_exactly_the_expected_roles_hold_each_permission(app_ctx, world):
+    users = {role: _user(world, key) for role, key in USER_OF_ROLE.items()}
+    holders = {action: {role for role, user in users.items() if has_permission(user, action)}
+               for action in EXPECTED_HOLDERS}
+    assert holders == EXPECTED_HOLDERS
+    via_can = {action: {role for role, user in users.items() if can(user, action)} for action in EXPECTED_HOLDERS}
+    assert via_can == EXPECTED_HOLDERS
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_every_active_role_is_authenticated_and_may_open_public_pages(app_ctx, world, role):
-    user = _user(world, USER_OF_ROLE[role])
-    assert can(user, AUTHENTICATED)
-    assert can(user, PUBLIC)
-
-
-@pytest.mark.parametrize("role", ROLES)
-def test_unknown_actions_are_denied_to_every_role(app_ctx, world, role):
-    user = _user(world, USER_OF_ROLE[role])
-    assert not can(user, "case.delete")
-    assert not can(user, "")
+def test_every_active_role_is_authenticated_and_may_open_public_pages_but_nothing_unknown(app_ctx, world):
+    for role, key in USER_OF_ROLE.items():
+        user = _user(world, key)
+        assert can(user, AUTHENTICATED) and can(user, PUBLIC), role
+        assert not can(user, "case.delete") and not can(user, ""), role
 
 
 def test_an_unknown_role_holds_nothing(app_ctx, world):
@@ -128,29 +123,31 @@ def test_requires_refuses_an_unknown_permission():
 # --- object-level: own / other service point same partner / other partner -------------------------------------
 
 
-@pytest.mark.parametrize("user_key", sorted(VISIBLE_CASES))
-@pytest.mark.parametrize("action", CASE_ACTIONS)
-def test_case_and_person_visibility_by_service_point_and_partner(app_ctx, world, three_cases, user_key, action):
-    user = _user(world, user_key)
-    for code, (person_id, number) in three_cases.items():
-        expected = code in VISIBLE_CASES[user_key]
-        obj = _case(number) if action == "case.view" else db.session.get(Beneficiary, person_id)
-        assert can(user, action, obj) is expected, f"{user_key} {action} on {code}"
+def test_case_and_person_visibility_by_service_point_and_partner(app_ctx, world, three_cases):
+    """Every user × action × case: own service point, other point of the same partner, other partner."""
+    actual = {}
+    for user_key in VISIBLE_CASES:
+        user = _user(world, user_key)
+        for action in CASE_ACTIONS:
+            objects = {code: _case(number) if action == "case.view" else db.session.get(Beneficiary, person_id)
+                       for code, (person_id, number) in three_cases.items()}
+            actual[user_key, action] = {code for code, obj in objects.items() if can(user, action, obj)}
+    assert actual == {(key, action): points for key, points in VISIBLE_CASES.items() for action in CASE_ACTIONS}
 
 
-@pytest.mark.parametrize("user_key", sorted(VISIBLE_CASES))
-def test_get_or_404_loads_in_scope_rows_and_answers_404_otherwise(app_ctx, world, three_cases, user_key):
-    user = _user(world, user_key)
-    for code, (person_id, number) in three_cases.items():
-        case_id = _case(number).id
-        if code in VISIBLE_CASES[user_key]:
-            assert get_or_404(Case, case_id, "case.view", user=user).number == number
-            assert get_or_404(Beneficiary, person_id, "beneficiary.view", user=user).id == person_id
-        else:
-            with pytest.raises(NotFound):
-                get_or_404(Case, case_id, "case.view", user=user)
-            with pytest.raises(NotFound):
-                get_or_404(Beneficiary, person_id, "beneficiary.view", user=user)
+def test_get_or_404_loads_in_scope_rows_and_answers_404_otherwise(app_ctx, world, three_cases):
+    for user_key, visible in VISIBLE_CASES.items():
+        user = _user(world, user_key)
+        for code, (person_id, number) in three_cases.items():
+            case_id = _case(number).id
+            if code in visible:
+                assert get_or_404(Case, case_id, "case.view", user=user).number == number
+                assert get_or_404(Beneficiary, person_id, "beneficiary.view", user=user).id == person_id
+            else:
+                with pytest.raises(NotFound):
+                    get_or_404(Case, case_id, "case.view", user=user)
+                with pytest.raises(NotFound):
+                    get_or_404(Beneficiary, person_id, "beneficiary.view", user=user)
 
 
 def test_get_or_404_answers_404_for_an_unknown_id(app_ctx, world, three_cases):
@@ -171,13 +168,13 @@ def test_case_assign_is_limited_to_the_supervisors_own_partner(app_ctx, world, t
     assert not can(caseworker, "case.assign", own)  # the role lacks it even on its own case
 
 
-@pytest.mark.parametrize("user_key", NON_CASE_USERS)
-def test_non_case_roles_see_no_case_even_of_their_own_partner(app_ctx, world, three_cases, user_key):
-    user = _user(world, user_key)
-    for action in ("case.view", "case.assign", "beneficiary.view", "audit.view", "admin.manage", AUTHENTICATED):
-        for person_id, number in three_cases.values():
-            assert not can(user, action, _case(number)), f"{user_key} {action}"
-            assert not can(user, action, db.session.get(Beneficiary, person_id)), f"{user_key} {action}"
+def test_non_case_roles_see_no_case_even_of_their_own_partner(app_ctx, world, three_cases):
+    for user_key in NON_CASE_USERS:
+        user = _user(world, user_key)
+        for action in ("case.view", "case.assign", "beneficiary.view", "audit.view", "admin.manage", AUTHENTICATED):
+            for person_id, number in three_cases.values():
+                assert not can(user, action, _case(number)), f"{user_key} {action}"
+                assert not can(user, action, db.session.get(Beneficiary, person_id)), f"{user_key} {action}"
 
 
 def test_objects_of_other_types_are_denied(app_ctx, world):
@@ -209,16 +206,19 @@ def test_a_person_with_cases_at_two_partners_shows_each_partner_only_its_own_cas
 # --- list scope ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("user_key", sorted(VISIBLE_CASES))
-def test_scope_returns_exactly_the_visible_rows(app_ctx, world, three_cases, user_key):
-    user = _user(world, user_key)
-    expected = VISIBLE_CASES[user_key]
-    case_numbers = set(db.session.scalars(scope(user, select(Case.number), Case)))
-    assert case_numbers == {three_cases[code][1] for code in expected}
-    person_ids = set(db.session.scalars(scope(user, select(Beneficiary.id), Beneficiary)))
-    assert person_ids == {three_cases[code][0] for code in expected}
-    points = set(db.session.scalars(scope(user, select(ServicePoint.code), ServicePoint)))
-    assert points == VISIBLE_SERVICE_POINTS[user_key]
+def test_scope_returns_exactly_the_visible_rows(app_ctx, world, three_cases):
+    numbers = {number: code for code, (_, number) in three_cases.items()}
+    people = {person_id: code for code, (person_id, _) in three_cases.items()}
+    actual_cases, actual_people, actual_points = {}, {}, {}
+    for user_key in VISIBLE_CASES:
+        user = _user(world, user_key)
+        actual_cases[user_key] = {numbers[n] for n in db.session.scalars(scope(user, select(Case.number), Case))}
+        actual_people[user_key] = {people[i] for i in db.session.scalars(scope(user, select(Beneficiary.id),
+                                                                                Beneficiary))}
+        actual_points[user_key] = set(db.session.scalars(scope(user, select(ServicePoint.code), ServicePoint)))
+    assert actual_cases == VISIBLE_CASES
+    assert actual_people == VISIBLE_CASES
+    assert actual_points == VISIBLE_SERVICE_POINTS
 
 
 def test_scope_of_a_person_is_not_duplicated_by_several_cases(app_ctx, world, three_cases):
@@ -238,20 +238,18 @@ def test_scope_on_any_other_model_returns_nothing(app_ctx, world, three_cases):
 # --- inactive and anonymous users -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("user_key", ["caseworker_a", "supervisor_a", "dpo", "admin"])
-def test_an_inactive_user_can_nothing(app_ctx, world, three_cases, user_key):
-    user = _user(world, user_key)
-    user.active = False
-    for action in sorted(PERMISSIONS):
-        assert not can(user, action), action
+def test_an_inactive_user_can_nothing(app_ctx, world, three_cases):
     own_case = _case(three_cases["A-OUJ"][1])
-    assert not can(user, "case.view", own_case)
-    assert not can(user, "beneficiary.view", own_case.beneficiary)
-    with pytest.raises(NotFound):
-        get_or_404(Case, own_case.id, "case.view", user=user)
-    assert list(db.session.scalars(scope(user, select(Case), Case))) == []
-    assert list(db.session.scalars(scope(user, select(Beneficiary), Beneficiary))) == []
-    assert list(db.session.scalars(scope(user, select(ServicePoint), ServicePoint))) == []
+    for user_key in ("caseworker_a", "supervisor_a", "dpo", "admin"):
+        user = _user(world, user_key)
+        user.active = False
+        assert [action for action in sorted(PERMISSIONS) if can(user, action)] == [], user_key
+        assert not can(user, "case.view", own_case), user_key
+        assert not can(user, "beneficiary.view", own_case.beneficiary), user_key
+        with pytest.raises(NotFound):
+            get_or_404(Case, own_case.id, "case.view", user=user)
+        for model in (Case, Beneficiary, ServicePoint):
+            assert list(db.session.scalars(scope(user, select(model), model))) == [], (user_key, model)
 
 
 def test_anonymous_can_nothing_but_public(app_ctx, world, three_cases):
