@@ -206,3 +206,38 @@ def pytest_sessionfinish(session, exitstatus):
     if hidden:
         print("\nCI=true: skipped or xfailed tests count as failures:\n  " + "\n  ".join(hidden))
         session.exitstatus = 1
+
+
+class QueryCounter:
+    """Counts SQL statements sent by the app's engine while active."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _on_execute(self, _conn, _cursor, statement, _params, _context, _many):
+        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA")):
+            self.statements.append(statement)
+
+    def __enter__(self):
+        from sqlalchemy import event
+
+        event.listen(self.engine, "before_cursor_execute", self._on_execute)
+        return self
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._on_execute)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app):
+    """count_queries() → a context manager counting the SQL statements of the requests made inside it."""
+    with app.app_context():
+        engine = db.engine
+    return lambda: QueryCounter(engine)

@@ -64,8 +64,9 @@ def register():
 def show(beneficiary_id: int):
     person = get_or_404(Beneficiary, beneficiary_id, "beneficiary.view")
     view_beneficiary(current_user, person)
-    db.session.commit()
-    return render_template(
+    html = render_template(
         "beneficiaries/show.html", person=person,
         flags=visible_flags(current_user, person), cases=visible_cases(current_user, person),
     )
+    db.session.commit()  # the view's audit event; after rendering, so the loaded rows stay loaded
+    return html

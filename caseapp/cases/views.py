@@ -39,5 +39,7 @@ def index():
         service_point_id=service_point_id, page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PAGE_SIZE"],
     )
-    db.session.commit()
-    return render_template("cases/index.html", search=search, filters=filters, page=page)
+    filter_args = {name: value for name, value in request.args.items() if name in ("status", "service_point") and value}
+    html = render_template("cases/index.html", search=search, filters=filters, page=page, filter_args=filter_args)
+    db.session.commit()  # the search's audit event; after rendering, so the loaded rows stay loaded
+    return html
