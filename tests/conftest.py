@@ -103,6 +103,21 @@ USERS = {
     "admin": ("admin", "A", (), False),
 }
 
+# Which of the world's service points each user's scope covers (their cases, people and service points).
+EXPECTED_SCOPE = {
+    "caseworker_a": {"A-OUJ"},
+    "caseworker_restricted": {"A-OUJ"},
+    "caseworker_a2": {"A-NAD"},
+    "caseworker_b": {"B-BEM"},
+    "supervisor_a": {"A-OUJ", "A-NAD"},
+    "supervisor_b": {"B-BEM"},
+    "receiver": set(),
+    "me_officer": set(),
+    "dpo": set(),
+    "admin": set(),
+}
+NON_CASE_USERS = tuple(key for key, points in EXPECTED_SCOPE.items() if not points)
+
 
 @pytest.fixture
 def world(app) -> World:

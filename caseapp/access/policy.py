@@ -6,6 +6,7 @@ Object-level: `can(user, action, obj)` and `get_or_404(model, id, action)`; out-
 Lists: `scope(user, select, model)` adds the WHERE that limits rows to what the user may see.
 """
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, current_app, request
@@ -47,12 +48,31 @@ def has_permission(user: Any, action: str) -> bool:
     return action == AUTHENTICATED or action in ROLE_PERMISSIONS.get(user.role, frozenset())
 
 
-def _case_in_scope(user: Any, case: Case) -> bool:
+@dataclass(frozen=True)
+class CaseScope:
+    """Where a user's case work reaches: one partner, and all its service points or only some."""
+
+    partner_id: int
+    service_point_ids: frozenset[int] | None  # None: every service point of the partner
+
+
+def case_scope(user: Any) -> CaseScope | None:
+    """The user's case scope, or None when their role works on no case."""
     if user.role == "supervisor":
-        return case.partner_id == user.partner_id
+        return CaseScope(user.partner_id, None)
     if user.role == "caseworker":
-        return case.partner_id == user.partner_id and case.service_point_id in user.service_point_ids
-    return False
+        return CaseScope(user.partner_id, frozenset(user.service_point_ids))
+    return None
+
+
+def _in_scope(user: Any, partner_id: int, service_point_id: int) -> bool:
+    reach = case_scope(user)
+    return reach is not None and partner_id == reach.partner_id and (
+        reach.service_point_ids is None or service_point_id in reach.service_point_ids)
+
+
+def _case_in_scope(user: Any, case: Case) -> bool:
+    return _in_scope(user, case.partner_id, case.service_point_id)
 
 
 def can(user: Any, action: str, obj: Any = None) -> bool:
@@ -65,23 +85,23 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
         return _case_in_scope(user, obj)
     if isinstance(obj, Beneficiary):
         return any(_case_in_scope(user, case) for case in obj.cases)
+    if isinstance(obj, ServicePoint):
+        return obj.active and _in_scope(user, obj.partner_id, obj.id)
     return False
 
 
+def _scope_condition(user: Any, partner_column, service_point_column):
+    reach = case_scope(user)
+    if reach is None:
+        return false()
+    condition = partner_column == reach.partner_id
+    if reach.service_point_ids is not None:
+        condition &= service_point_column.in_(sorted(reach.service_point_ids))
+    return condition
+
+
 def _case_condition(user: Any):
-    if user.role == "supervisor":
-        return Case.partner_id == user.partner_id
-    if user.role == "caseworker" and user.service_point_ids:
-        return (Case.partner_id == user.partner_id) & Case.service_point_id.in_(sorted(user.service_point_ids))
-    return false()
-
-
-def _service_point_condition(user: Any):
-    if user.role == "supervisor":
-        return ServicePoint.partner_id == user.partner_id
-    if user.role == "caseworker" and user.service_point_ids:
-        return (ServicePoint.partner_id == user.partner_id) & ServicePoint.id.in_(sorted(user.service_point_ids))
-    return false()
+    return _scope_condition(user, Case.partner_id, Case.service_point_id)
 
 
 def scope(user: Any, query: Select, model: type) -> Select:
@@ -93,7 +113,7 @@ def scope(user: Any, query: Select, model: type) -> Select:
     if model is Beneficiary:
         return query.where(exists().where(Case.beneficiary_id == Beneficiary.id, _case_condition(user)))
     if model is ServicePoint:
-        return query.where(_service_point_condition(user))
+        return query.where(_scope_condition(user, ServicePoint.partner_id, ServicePoint.id))
     return query.where(false())
 
 

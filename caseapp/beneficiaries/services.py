@@ -119,8 +119,8 @@ def _check_identity(data: RegistrationData, errors: _Errors) -> None:
 def _check_contact(data: RegistrationData, actor, today: date, birth: date | None, errors: _Errors):
     if not data.commune_code or db.session.get(Commune, data.commune_code) is None:
         errors.add("commune_code", _("Choose a commune from the list."))
-    if not any(sp.id == data.service_point_id and sp.partner_id == actor.partner_id and sp.active
-               for sp in actor.service_points):
+    service_point = db.session.get(ServicePoint, data.service_point_id) if data.service_point_id else None
+    if service_point is None or not can(actor, "beneficiary.register", service_point):
         errors.add("service_point_id", _("Choose one of your service points."))
     if data.arrival_date and data.arrival_date > today:
         errors.add("arrival_date", _("The arrival date cannot be in the future."))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from caseapp.audit.models import AuditEvent
 from caseapp.extensions import db
-from tests.conftest import csrf_token
+from tests.conftest import EXPECTED_SCOPE, NON_CASE_USERS, csrf_token
 
 # Persons registered at each service point; the given names are unique words in every page.
 PERSONS = {
@@ -20,16 +20,8 @@ PERSONS = {
     "B-BEM": dict(user="caseworker_b", given_name="Brahim", family_name="Bemlali", phone="0633 33 33 33",
                   commune_code="BEM"),
 }
-CASE_USERS_SCOPE = {
-    "caseworker_a": {"A-OUJ"},
-    "caseworker_restricted": {"A-OUJ"},
-    "caseworker_a2": {"A-NAD"},
-    "caseworker_b": {"B-BEM"},
-    "supervisor_a": {"A-OUJ", "A-NAD"},
-    "supervisor_b": {"B-BEM"},
-}
-NON_CASE_USERS = ("receiver", "me_officer", "dpo", "admin")
-ALL_USERS = tuple(CASE_USERS_SCOPE) + NON_CASE_USERS
+CASE_USERS_SCOPE = {key: points for key, points in EXPECTED_SCOPE.items() if points}
+ALL_USERS = tuple(EXPECTED_SCOPE)
 
 # Routes that show one record; "{person}" is the beneficiary id.
 OBJECT_ROUTES = ("/beneficiaries/{person}",)

@@ -16,6 +16,7 @@ from caseapp.cases.services import open_case
 from caseapp.extensions import db
 from caseapp.partners.models import Partner
 from caseapp.places.models import ServicePoint
+from tests.conftest import EXPECTED_SCOPE, NON_CASE_USERS
 
 # The one place that says who holds which permission. A new permission must be added here on purpose.
 EXPECTED_HOLDERS = {
@@ -38,33 +39,8 @@ USER_OF_ROLE = {
     "dpo": "dpo",
     "admin": "admin",
 }
-NON_CASE_USERS = ("receiver", "me_officer", "dpo", "admin")
-
-# Which of the three cases (registered at A-OUJ, A-NAD, B-BEM) each user may see.
-VISIBLE_CASES = {
-    "caseworker_a": {"A-OUJ"},
-    "caseworker_restricted": {"A-OUJ"},
-    "caseworker_a2": {"A-NAD"},
-    "caseworker_b": {"B-BEM"},
-    "supervisor_a": {"A-OUJ", "A-NAD"},
-    "supervisor_b": {"B-BEM"},
-    "receiver": set(),
-    "me_officer": set(),
-    "dpo": set(),
-    "admin": set(),
-}
-VISIBLE_SERVICE_POINTS = {
-    "caseworker_a": {"A-OUJ"},
-    "caseworker_restricted": {"A-OUJ"},
-    "caseworker_a2": {"A-NAD"},
-    "caseworker_b": {"B-BEM"},
-    "supervisor_a": {"A-OUJ", "A-NAD"},
-    "supervisor_b": {"B-BEM"},
-    "receiver": set(),
-    "me_officer": set(),
-    "dpo": set(),
-    "admin": set(),
-}
+# Cases, people and service points follow the same scope.
+VISIBLE_CASES = VISIBLE_SERVICE_POINTS = EXPECTED_SCOPE
 
 
 def _user(world, key: str) -> User:
@@ -179,10 +155,17 @@ def test_non_case_roles_see_no_case_even_of_their_own_partner(app_ctx, world, th
 
 def test_objects_of_other_types_are_denied(app_ctx, world):
     supervisor = _user(world, "supervisor_a")
-    point = db.session.get(ServicePoint, world.service_points["A-OUJ"])
-    assert not can(supervisor, "case.view", point)
     assert not can(supervisor, "case.view", db.session.get(Partner, world.partners["A"]))
     assert not can(supervisor, "case.view", object())
+
+
+def test_service_points_a_user_may_work_at(app_ctx, world):
+    points = {code: db.session.get(ServicePoint, point_id) for code, point_id in world.service_points.items()}
+    allowed = {key: {code for code, point in points.items() if can(_user(world, key), "beneficiary.register", point)}
+               for key in EXPECTED_SCOPE}
+    assert allowed == EXPECTED_SCOPE
+    points["A-OUJ"].active = False
+    assert not can(_user(world, "caseworker_a"), "beneficiary.register", points["A-OUJ"])
 
 
 def test_a_caseworker_at_two_points_sees_both(app_ctx, world, three_cases):
