@@ -3,6 +3,7 @@ import logging
 import secrets
 
 from flask import Flask, render_template
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from caseapp.extensions import db
@@ -34,6 +35,12 @@ def _render_http_error(error: HTTPException):
     return render_template(template, code=code), code
 
 
+def _render_conflict(error: StaleDataError):
+    """Someone saved the same record first (optimistic version check): 409, nothing of ours is saved."""
+    db.session.rollback()
+    return render_template("errors/409.html", code=409), 409
+
+
 def _render_server_error(error: Exception):
     db.session.rollback()
     error_id = secrets.token_hex(6)
@@ -44,4 +51,5 @@ def _render_server_error(error: Exception):
 def init_errors(app: Flask) -> None:
     """Register error handlers; every error rolls back the session so nothing is half-saved."""
     app.register_error_handler(HTTPException, _render_http_error)
+    app.register_error_handler(StaleDataError, _render_conflict)
     app.register_error_handler(Exception, _render_server_error)
