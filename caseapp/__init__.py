@@ -55,9 +55,10 @@ def _register_blueprints(app: Flask) -> None:
     from caseapp.auth.views import bp as auth_bp
     from caseapp.beneficiaries.views import bp as beneficiaries_bp
     from caseapp.cases.views import bp as cases_bp
+    from caseapp.cases.work_views import bp as casework_bp
     from caseapp.home.views import bp as home_bp
 
-    for blueprint in (home_bp, auth_bp, beneficiaries_bp, cases_bp):
+    for blueprint in (home_bp, auth_bp, beneficiaries_bp, cases_bp, casework_bp):
         app.register_blueprint(blueprint)
 
 

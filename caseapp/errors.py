@@ -28,6 +28,16 @@ class ValidationFailed(DomainError):
         self.errors = errors
 
 
+class EditConflict(DomainError):
+    """Someone saved the record since the user opened it: both versions go to the conflict page."""
+
+    def __init__(self, record_label: str, fields: list[tuple[str, str, str]], current_version: int):
+        super().__init__(record_label)
+        self.record_label = record_label
+        self.fields = fields  # (label, saved value, submitted value), for the fields that differ
+        self.current_version = current_version  # posting the user's values again with it overwrites
+
+
 def _render_http_error(error: HTTPException):
     db.session.rollback()
     code = error.code or 500

@@ -55,3 +55,61 @@ SPOKEN_LANGUAGE_LABELS = {
     "ff": _l("Fula"),
     "ln": _l("Lingala"),
 }
+SERVICE_AREA_LABELS = {
+    "avrr": _l("Assisted voluntary return and reintegration (AVRR)"),
+    "social_rights": _l("Social rights"),
+    "employment": _l("Employment"),
+    "psychosocial": _l("Psychosocial support"),
+}
+RISK_LABELS = {"low": _l("Low"), "medium": _l("Medium"), "high": _l("High")}
+NOTE_KIND_LABELS = {
+    "general": _l("General"),
+    "follow_up_visit": _l("Follow-up visit"),
+    "psychosocial": _l("Psychosocial (restricted)"),
+    "legal": _l("Legal"),
+    "protection": _l("Protection (restricted)"),
+}
+ACTION_STATUS_LABELS = {
+    "todo": _l("To do"),
+    "in_progress": _l("In progress"),
+    "done": _l("Done"),
+    "cancelled": _l("Cancelled"),
+}
+TRANSFER_STATUS_LABELS = {
+    "proposed": _l("Proposed"),
+    "accepted": _l("Accepted"),
+    "declined": _l("Declined"),
+    "cancelled": _l("Cancelled"),
+}
+SORT_LABELS = {
+    "opened_desc": _l("Newest first"),
+    "opened_asc": _l("Oldest first"),
+    "updated_desc": _l("Recently updated"),
+    "number": _l("Case number"),
+}
+RECORD_LABELS = {
+    "case_file": _l("Case"),
+    "case_assessment": _l("Assessment"),
+    "plan_goal": _l("Goal"),
+    "plan_action": _l("Action"),
+    "case_note": _l("Note"),
+    "follow_up": _l("Follow-up"),
+    "case_transfer": _l("Transfer"),
+    "beneficiary": _l("Person"),
+}
+CHANGE_LABELS = {
+    "create": _l("created"),
+    "update": _l("changed"),
+    "stage": _l("stage moved"),
+    "risk": _l("risk level"),
+    "flags": _l("vulnerability flags"),
+    "closure_request": _l("closure requested"),
+    "close": _l("closed"),
+    "closure_reject": _l("closure refused"),
+    "reopen": _l("reopened"),
+    "assign": _l("assigned"),
+    "done": _l("done"),
+    "transfer_proposed": _l("transfer proposed"),
+    "transfer_accepted": _l("transfer accepted"),
+    "transfer_decided": _l("transfer decided"),
+}

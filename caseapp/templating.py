@@ -2,9 +2,11 @@
 from datetime import date, datetime
 
 from flask import Flask
+from babel.lists import format_list
 from flask_babel import format_date, format_datetime, format_decimal
 
 from caseapp import labels
+from caseapp.i18n import current_language
 from caseapp.places.countries import country_name
 
 
@@ -14,6 +16,19 @@ def _date(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         return format_datetime(value, "medium")
     return format_date(value, "medium")
+
+
+def _closure_reason(code: str | None) -> str:
+    from caseapp.cases.workflow import closure_reasons
+
+    row = closure_reasons().get(code or "")
+    return (row.get(f"name_{current_language()}") or row["name_fr"]) if row else (code or "")
+
+
+def _list(items) -> str:
+    """A list joined the way the interface language joins lists."""
+    items = [str(item) for item in items]
+    return format_list(items, locale=current_language()) if items else ""
 
 
 def _label(mapping: dict):
@@ -34,4 +49,12 @@ def init_templating(app: Flask) -> None:
         consent_kind_label=_label(labels.CONSENT_KIND_LABELS),
         consent_method_label=_label(labels.CONSENT_METHOD_LABELS),
         spoken_language_label=_label(labels.SPOKEN_LANGUAGE_LABELS),
+        risk_label=_label(labels.RISK_LABELS),
+        area_label=_label(labels.SERVICE_AREA_LABELS),
+        action_status_label=_label(labels.ACTION_STATUS_LABELS),
+        note_kind_label=_label(labels.NOTE_KIND_LABELS),
+        record_label=_label(labels.RECORD_LABELS),
+        change_label=_label(labels.CHANGE_LABELS),
+        closure_reason_label=_closure_reason,
+        join_list=_list,
     )

@@ -11,10 +11,11 @@ from typing import Any
 
 from flask import abort, current_app, request
 from flask_login import current_user
-from sqlalchemy import Select, exists, false
+from sqlalchemy import Select, exists, false, select
+from sqlalchemy.orm import aliased
 
-from caseapp.beneficiaries.models import Beneficiary
-from caseapp.cases.models import Case
+from caseapp.beneficiaries.models import Beneficiary, VulnerabilityFlag
+from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, FollowUp, PlanAction, PlanGoal
 from caseapp.extensions import db
 from caseapp.places.models import ServicePoint
 
@@ -24,12 +25,17 @@ AUTHENTICATED = "authenticated"
 ROLES = ("caseworker", "supervisor", "referral_receiver", "me_officer", "dpo", "admin")
 
 _CASE_WORK = frozenset({
-    "beneficiary.register", "beneficiary.view", "case.list", "case.view",
+    "beneficiary.register", "beneficiary.view", "case.list", "case.view", "case.work", "note.edit",
+    "household.manage", "flag.view",
+})
+_SUPERVISION = frozenset({
+    "case.assign", "case.close.approve", "case.reopen", "case.transfer.propose", "case.transfer.decide",
+    "case.history",
 })
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "caseworker": _CASE_WORK,
-    "supervisor": _CASE_WORK | {"case.assign"},
+    "supervisor": _CASE_WORK | _SUPERVISION,
     "referral_receiver": frozenset(),
     "me_officer": frozenset(),
     "dpo": frozenset({"audit.view"}),
@@ -75,6 +81,19 @@ def _case_in_scope(user: Any, case: Case) -> bool:
     return _in_scope(user, case.partner_id, case.service_point_id)
 
 
+def _note_allowed(user: Any, action: str, note: CaseNote) -> bool:
+    if note.restricted and not user.restricted_access:
+        return False  # restricted notes do not exist for this user
+    if action == "note.edit" and note.author_id != user.id:
+        return False
+    return _case_in_scope(user, note.case)
+
+
+def may_be_assigned(worker: Any, case: Case) -> bool:
+    """Can `worker` own `case`: an active caseworker or supervisor whose scope covers the case."""
+    return bool(worker.active) and worker.role in ("caseworker", "supervisor") and _case_in_scope(worker, case)
+
+
 def can(user: Any, action: str, obj: Any = None) -> bool:
     """May `user` perform `action` (on `obj`, when given)? Anything not granted is denied."""
     if not has_permission(user, action):
@@ -83,6 +102,14 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
         return True
     if isinstance(obj, Case):
         return _case_in_scope(user, obj)
+    if isinstance(obj, CaseNote):
+        return _note_allowed(user, action, obj)
+    if isinstance(obj, CaseTransfer):
+        return obj.status == "proposed" and obj.to_service_point.partner_id == user.partner_id
+    if isinstance(obj, (Assessment, PlanGoal, PlanAction, FollowUp)):
+        return _case_in_scope(user, obj.case)
+    if isinstance(obj, VulnerabilityFlag):
+        return not obj.restricted or bool(user.restricted_access)
     if isinstance(obj, Beneficiary):
         return any(_case_in_scope(user, case) for case in obj.cases)
     if isinstance(obj, ServicePoint):
@@ -114,6 +141,16 @@ def scope(user: Any, query: Select, model: type) -> Select:
         return query.where(exists().where(Case.beneficiary_id == Beneficiary.id, _case_condition(user)))
     if model is ServicePoint:
         return query.where(_scope_condition(user, ServicePoint.partner_id, ServicePoint.id))
+    if model in (CaseNote, FollowUp, PlanGoal):
+        owner = aliased(Case)  # its own alias, so the check never correlates with a Case the query joins
+        query = query.where(exists().where(owner.id == model.case_id,
+                                           _scope_condition(user, owner.partner_id, owner.service_point_id)))
+        if model is CaseNote and not user.restricted_access:
+            query = query.where(CaseNote.restricted.is_(False))  # restricted notes do not exist for them
+        return query
+    if model is CaseTransfer and has_permission(user, "case.transfer.decide"):  # incoming proposals
+        return query.where(CaseTransfer.status == "proposed", CaseTransfer.to_service_point_id.in_(
+            select(ServicePoint.id).where(ServicePoint.partner_id == user.partner_id)))
     return query.where(false())
 
 
@@ -167,4 +204,4 @@ def template_can(action: str, obj: Any = None) -> bool:
     return can(current_user, action, obj)
 
 
-__all__ = ["PUBLIC", "AUTHENTICATED", "ROLES", "can", "scope", "get_or_404", "requires"]
+__all__ = ["PUBLIC", "AUTHENTICATED", "ROLES", "can", "scope", "get_or_404", "requires", "may_be_assigned"]

@@ -12,6 +12,7 @@ from caseapp.beneficiaries.models import (
     CONSENT_METHODS, DOCUMENT_TYPES, PROFILES, SEXES, Beneficiary, BeneficiaryFlag, ConsentRecord,
     IdentityDocument, VulnerabilityFlag,
 )
+from caseapp.beneficiaries.flags import allowed_flag_codes
 from caseapp.beneficiaries.normalize import name_search_key, phone_digits
 from caseapp.cases.models import Case
 from caseapp.cases.services import open_case
@@ -20,6 +21,7 @@ from caseapp.extensions import db
 from caseapp.labels import SPOKEN_LANGUAGE_LABELS
 from caseapp.places.countries import is_country_code
 from caseapp.places.models import Commune, ServicePoint
+from caseapp.security.form_tokens import bind_form_token, claim_form_token
 
 MAX_AGE_YEARS = 120
 MAX_NAME_LENGTH = 120
@@ -142,11 +144,6 @@ def _check_document(data: RegistrationData, errors: _Errors) -> None:
         errors.add("document_type", _("Choose the type of the document."))
 
 
-def _allowed_flags(actor) -> dict[str, VulnerabilityFlag]:
-    flags = db.session.scalars(select(VulnerabilityFlag)).all()
-    return {flag.code: flag for flag in flags if actor.restricted_access or not flag.restricted}
-
-
 def _check_consent(data: RegistrationData, actor, errors: _Errors) -> None:
     if data.processing_basis not in CONSENT_METHODS:
         errors.add("processing_basis", _("Record the person's consent to data processing, or a legal basis."))
@@ -156,7 +153,7 @@ def _check_consent(data: RegistrationData, actor, errors: _Errors) -> None:
         errors.add("legal_basis", _("Describe the legal basis for processing without consent."))
     if data.statistics_consent and data.processing_basis == "legal_basis":
         errors.add("statistics_consent", _("Consent to statistical use must be given by the person (signed or oral)."))
-    if set(data.flags) - set(_allowed_flags(actor)):
+    if set(data.flags) - allowed_flag_codes(actor):
         errors.add("flags", _("Choose flags from the list."))
 
 
@@ -192,13 +189,18 @@ def _consents(data: RegistrationData, actor) -> list[ConsentRecord]:
 
 
 def register_beneficiary(actor, data: RegistrationData, today: date | None = None,
-                         unparsed: dict | None = None) -> tuple[Beneficiary, Case]:
+                         unparsed: dict | None = None, form_token: str | None = None) -> tuple[Beneficiary, Case]:
     """Register a person at one of the actor's service points and open their first case.
 
-    Validates everything first and raises ValidationFailed before any row is added.
+    Validates everything first and raises ValidationFailed before any row is added. A second post of the
+    same form (same `form_token`) returns the person the first one registered.
     """
     today = today or date.today()
     birth = validate_registration(actor, data, today, unparsed)
+    earlier = claim_form_token(form_token, Beneficiary.__tablename__)
+    if earlier:
+        person = db.session.get(Beneficiary, earlier)
+        return person, person.cases[0]
     service_point = db.session.get(ServicePoint, data.service_point_id)
     person = Beneficiary(
         given_name=data.given_name.strip(), family_name=data.family_name.strip(),
@@ -216,6 +218,7 @@ def register_beneficiary(actor, data: RegistrationData, today: date | None = Non
     person.consents.extend(_consents(data, actor))
     db.session.add(person)
     db.session.flush()
+    bind_form_token(form_token, person)
     record(actor, "beneficiary.create", person, fields=sorted(_filled_fields(data)))
     case = open_case(actor, person, service_point)
     return person, case
@@ -232,14 +235,9 @@ def view_beneficiary(actor, person: Beneficiary) -> None:
 
 def visible_flags(actor, person: Beneficiary) -> list[BeneficiaryFlag]:
     """The person's flags the actor may see (restricted ones need restricted access)."""
-    return [item for item in person.flags if actor.restricted_access or not item.flag.restricted]
+    return [item for item in person.flags if can(actor, "flag.view", item.flag)]
 
 
 def visible_cases(actor, person: Beneficiary) -> list[Case]:
     """The person's cases within the actor's scope."""
     return [case for case in person.cases if can(actor, "case.view", case)]
-
-
-def flag_choices(actor) -> list[VulnerabilityFlag]:
-    """Flags the actor may set, in reference order."""
-    return sorted(_allowed_flags(actor).values(), key=lambda flag: flag.code)

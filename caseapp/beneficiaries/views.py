@@ -5,13 +5,15 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from caseapp.access.policy import get_or_404, requires
+from caseapp.beneficiaries.flags import flag_choices
 from caseapp.beneficiaries.forms import RegistrationForm
 from caseapp.beneficiaries.models import Beneficiary
 from caseapp.beneficiaries.services import (
-    RegistrationData, flag_choices, register_beneficiary, view_beneficiary, visible_cases, visible_flags,
+    RegistrationData, register_beneficiary, view_beneficiary, visible_cases, visible_flags,
 )
 from caseapp.errors import ValidationFailed
 from caseapp.extensions import db
+from caseapp.forms_common import choices
 from caseapp.labels import SPOKEN_LANGUAGE_LABELS
 from caseapp.places.countries import country_choices
 from caseapp.places.models import Commune
@@ -20,14 +22,15 @@ bp = Blueprint("beneficiaries", __name__, url_prefix="/beneficiaries")
 
 
 def _fill_choices(form: RegistrationForm) -> None:
-    form.service_point_id.choices = [(sp.id, f"{sp.name} ({sp.commune.name})") for sp in current_user.service_points]
-    countries = [("", "—")] + country_choices()
+    form.service_point_id.choices = choices({sp.id: f"{sp.name} ({sp.commune.name})"
+                                             for sp in current_user.service_points})
+    countries = choices(dict(country_choices()), blank=True)
     form.nationality.choices = countries
     form.country_returned_from.choices = countries
     communes = db.session.scalars(select(Commune).order_by(Commune.name_fr)).all()
-    form.commune_code.choices = [("", "—")] + [(c.code, c.name) for c in communes]
-    form.languages.choices = [(code, str(label)) for code, label in SPOKEN_LANGUAGE_LABELS.items()]
-    form.flags.choices = [(flag.code, flag.name) for flag in flag_choices(current_user)]
+    form.commune_code.choices = choices({c.code: c.name for c in communes}, blank=True)
+    form.languages.choices = choices(SPOKEN_LANGUAGE_LABELS)
+    form.flags.choices = choices({flag.code: flag.name for flag in flag_choices(current_user)})
 
 
 def _registration_data(form: RegistrationForm) -> RegistrationData:
@@ -47,7 +50,8 @@ def register():
     if form.is_submitted():
         form.validate()
         try:
-            person, case = register_beneficiary(current_user, _registration_data(form), unparsed=form.errors)
+            person, case = register_beneficiary(current_user, _registration_data(form), unparsed=form.errors,
+                                                form_token=form.form_token.data)
         except ValidationFailed as failure:
             for name, messages in failure.errors.items():
                 form[name].errors = messages

@@ -1,7 +1,7 @@
-"""Cases and the per-commune, per-year counter behind case numbers."""
-from datetime import datetime
+"""Cases, the per-commune/per-year counter behind case numbers, and the case-work records."""
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
@@ -9,6 +9,12 @@ from caseapp.models_base import utcnow
 
 CASE_STATUSES = ("registered", "assessment", "plan", "active", "closed", "reopened")
 OPEN_STATUSES = ("registered", "assessment", "plan", "active", "reopened")
+RISK_LEVELS = ("low", "medium", "high")
+SERVICE_AREAS = ("avrr", "social_rights", "employment", "psychosocial")
+NOTE_KINDS = ("general", "follow_up_visit", "psychosocial", "legal", "protection")
+RESTRICTED_NOTE_KINDS = ("psychosocial", "protection")
+ACTION_STATUSES = ("todo", "in_progress", "done", "cancelled")
+TRANSFER_STATUSES = ("proposed", "accepted", "declined", "cancelled")
 
 
 class Case(db.Model):
@@ -25,6 +31,12 @@ class Case(db.Model):
     opened_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, index=True)
     opened_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     closed_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, index=True)
+    risk_level: Mapped[str | None] = mapped_column(String(8), index=True)
+    closure_reason: Mapped[str | None] = mapped_column(String(40))
+    closure_requested_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True), index=True)
+    closure_requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    reopen_reason: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(default=1)
 
     beneficiary: Mapped["Beneficiary"] = relationship(back_populates="cases")  # noqa: F821
@@ -36,6 +48,139 @@ class Case(db.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def awaiting_closure(self) -> bool:
+        return self.closure_requested_at is not None and self.status != "closed"
+
+
+class Assessment(db.Model):
+    """The needs assessment of a case: needs per service area; flags and risk live on person and case."""
+
+    __tablename__ = "case_assessment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), unique=True)
+    need_avrr: Mapped[str] = mapped_column(Text, default="")
+    need_social_rights: Mapped[str] = mapped_column(Text, default="")
+    need_employment: Mapped[str] = mapped_column(Text, default="")
+    need_psychosocial: Mapped[str] = mapped_column(Text, default="")
+    assessed_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    assessed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    version: Mapped[int] = mapped_column(default=1)
+    case: Mapped[Case] = relationship(backref=db.backref("assessment", uselist=False))
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class PlanGoal(db.Model):
+    """A goal of the individual (reintegration) plan, in one service area."""
+
+    __tablename__ = "plan_goal"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    area: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    version: Mapped[int] = mapped_column(default=1)
+    case: Mapped[Case] = relationship()
+    actions: Mapped[list["PlanAction"]] = relationship(
+        back_populates="goal", order_by="PlanAction.due_date", cascade="all, delete-orphan")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class PlanAction(db.Model):
+    """One action towards a goal: who does it, by when, how far it is."""
+
+    __tablename__ = "plan_action"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("plan_goal.id"), index=True)
+    description: Mapped[str] = mapped_column(String(500))
+    owner: Mapped[str] = mapped_column(String(160))
+    due_date: Mapped[date | None] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(12), default="todo")
+    version: Mapped[int] = mapped_column(default=1)
+    goal: Mapped[PlanGoal] = relationship(back_populates="actions")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def case(self) -> Case:
+        return self.goal.case
+
+
+class CaseNote(db.Model):
+    """A dated, authored, typed note; psychosocial and protection notes are restricted."""
+
+    __tablename__ = "case_note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    restricted: Mapped[bool] = mapped_column(default=False, index=True)
+    body: Mapped[str] = mapped_column(Text)
+    occurred_on: Mapped[date] = mapped_column(Date)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+    author: Mapped["User"] = relationship()  # noqa: F821
+    case: Mapped[Case] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class FollowUp(db.Model):
+    """Something to do for a case by a due date; overdue when past due and not done."""
+
+    __tablename__ = "follow_up"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(300))
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    done_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True), index=True)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    version: Mapped[int] = mapped_column(default=1)
+    case: Mapped[Case] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CaseTransfer(db.Model):
+    """A proposal to move a case to another partner's service point, decided by that partner's supervisor."""
+
+    __tablename__ = "case_transfer"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    from_service_point_id: Mapped[int] = mapped_column(ForeignKey("service_point.id"))
+    to_service_point_id: Mapped[int] = mapped_column(ForeignKey("service_point.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="proposed", index=True)
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    proposed_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    decision_comment: Mapped[str | None] = mapped_column(Text)
+    case: Mapped[Case] = relationship()
+    to_service_point: Mapped["ServicePoint"] = relationship(foreign_keys=[to_service_point_id])  # noqa: F821
+    from_service_point: Mapped["ServicePoint"] = relationship(foreign_keys=[from_service_point_id])  # noqa: F821
+
+
+class ChangeRecord(db.Model):
+    """Field-level history: who changed which fields of which record of a case, when (old → new)."""
+
+    __tablename__ = "change_record"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[int] = mapped_column()
+    action: Mapped[str] = mapped_column(String(40))
+    changes: Mapped[str] = mapped_column(Text, default="{}")
+    restricted: Mapped[bool] = mapped_column(default=False)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    changed_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    actor: Mapped["User"] = relationship()  # noqa: F821
 
 
 class CaseNumberCounter(db.Model):

@@ -2,20 +2,21 @@
 import math
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from caseapp.access.policy import scope
 from caseapp.audit.service import record
-from caseapp.beneficiaries.models import Beneficiary
+from caseapp.beneficiaries.flags import allowed_flag_codes
+from caseapp.beneficiaries.models import Beneficiary, BeneficiaryFlag
 from caseapp.beneficiaries.normalize import normalize_name, phone_digits
-from caseapp.cases.models import CASE_STATUSES, Case, CaseNumberCounter
+from caseapp.cases.models import CASE_STATUSES, RISK_LEVELS, Case, CaseNumberCounter, FollowUp
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
 
@@ -85,27 +86,65 @@ def _text_condition(text: str):
     return or_(*conditions) if conditions else None
 
 
-def search_cases(actor, *, text: str = "", status: str = "", service_point_id: int | None = None,
-                 page: int = 1, per_page: int = 25, audit: bool = True) -> CasePage:
-    """Cases the actor may see, matching a name, case number or phone and the filters; newest first."""
+SORTS = {
+    "opened_desc": (Case.opened_at.desc(), Case.id.desc()),
+    "opened_asc": (Case.opened_at.asc(), Case.id.asc()),
+    "updated_desc": (Case.updated_at.desc(), Case.id.desc()),
+    "number": (Case.number.asc(),),
+}
+
+
+@dataclass
+class CaseFilters:
+    """The case list's filters; empty values filter nothing."""
+
+    status: str = ""
+    service_point_id: int | None = None
+    worker_id: int | None = None
+    risk: str = ""
+    flag: str = ""
+    overdue: bool = False
+
+    def used(self) -> list[str]:
+        return [name for name, value in vars(self).items() if value]
+
+
+def _filter(actor, query, filters: CaseFilters, today: date):
+    if filters.status in CASE_STATUSES:
+        query = query.where(Case.status == filters.status)
+    if filters.service_point_id:
+        query = query.where(Case.service_point_id == filters.service_point_id)
+    if filters.worker_id:
+        query = query.where(Case.assigned_worker_id == filters.worker_id)
+    if filters.risk in RISK_LEVELS:
+        query = query.where(Case.risk_level == filters.risk)
+    if filters.flag and filters.flag in allowed_flag_codes(actor):
+        query = query.where(exists().where(BeneficiaryFlag.beneficiary_id == Case.beneficiary_id,
+                                           BeneficiaryFlag.flag_code == filters.flag))
+    if filters.overdue:
+        query = query.where(exists().where(FollowUp.case_id == Case.id, FollowUp.done_at.is_(None),
+                                           FollowUp.due_date < today))
+    return query
+
+
+def search_cases(actor, *, text: str = "", filters: CaseFilters | None = None, sort: str = "opened_desc",
+                 page: int = 1, per_page: int = 25, audit: bool = True, today: date | None = None) -> CasePage:
+    """Cases the actor may see, matching a name, case number or phone and the filters, in the chosen order."""
+    filters = filters or CaseFilters()
     query = select(Case).join(Case.beneficiary)
     query = scope(actor, query, Case)
     condition = _text_condition(text) if text.strip() else None
     if condition is not None:
         query = query.where(condition)
-    if status in CASE_STATUSES:
-        query = query.where(Case.status == status)
-    if service_point_id:
-        query = query.where(Case.service_point_id == service_point_id)
+    query = _filter(actor, query, filters, today or date.today())
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     page = max(1, min(page, max(1, math.ceil(total / per_page))))
     rows = db.session.scalars(
-        query.options(contains_eager(Case.beneficiary))
-        .order_by(Case.opened_at.desc(), Case.id.desc())
+        query.options(contains_eager(Case.beneficiary), joinedload(Case.assigned_worker))
+        .order_by(*SORTS.get(sort, SORTS["opened_desc"]))
         .offset((page - 1) * per_page).limit(per_page)
     ).all()
-    used = [name for name, value in (("text", condition is not None), ("status", status in CASE_STATUSES),
-                                     ("service_point", service_point_id)) if value]
+    used = (["text"] if condition is not None else []) + filters.used()
     if audit and used:
         record(actor, "case.search", None, filters=used, results=total)
     return CasePage(items=list(rows), total=total, page=page, per_page=per_page)

@@ -1,23 +1,45 @@
-"""The case list with search, filters and pagination."""
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+"""The case list (search, filters, sort, bulk assignment) and the case page."""
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from caseapp.access.policy import requires, scope
-from caseapp.cases.forms import CaseFilterForm, CaseSearchForm
-from caseapp.cases.models import CASE_STATUSES
-from caseapp.cases.services import search_cases
+from caseapp.access.policy import can, get_or_404, requires, scope
+from caseapp.beneficiaries.flags import flag_choices
+from caseapp.cases import page_context
+from caseapp.cases.assignment import assign_cases, assignable_workers
+from caseapp.cases.forms import AssignForm, CaseFilterForm, CaseSearchForm
+from caseapp.cases.models import CASE_STATUSES, Case
+from caseapp.cases.services import SORTS, CaseFilters, search_cases
+from caseapp.errors import DomainError
 from caseapp.extensions import db
-from caseapp.labels import CASE_STATUS_LABELS
+from caseapp.forms_common import choices
+from caseapp.labels import CASE_STATUS_LABELS, SORT_LABELS
 from caseapp.places.models import ServicePoint
+from caseapp.safe_redirect import is_local_path
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 SEARCH_KEY = "case_search"
+FILTER_NAMES = ("status", "service_point", "worker", "risk", "flag", "overdue", "sort")
 
 
-def _visible_service_points() -> list[ServicePoint]:
-    query = scope(current_user, select(ServicePoint), ServicePoint)
-    return list(db.session.scalars(query.order_by(ServicePoint.code)))
+def _filter_form() -> CaseFilterForm:
+    form = CaseFilterForm(request.args)
+    form.status.choices = choices({code: CASE_STATUS_LABELS[code] for code in CASE_STATUSES}, blank=True)
+    points = db.session.scalars(scope(current_user, select(ServicePoint), ServicePoint).order_by(ServicePoint.code))
+    form.service_point.choices = choices({str(sp.id): sp.name for sp in points}, blank=True)
+    form.worker.choices = choices({str(user.id): user.full_name for user in assignable_workers(current_user)},
+                                  blank=True)
+    form.flag.choices = choices({flag.code: flag.name for flag in flag_choices(current_user)}, blank=True)
+    form.sort.choices = choices({code: SORT_LABELS[code] for code in SORTS})
+    return form
+
+
+def _filters() -> CaseFilters:
+    args = request.args
+    return CaseFilters(status=args.get("status", ""), service_point_id=args.get("service_point", type=int),
+                       worker_id=args.get("worker", type=int), risk=args.get("risk", ""), flag=args.get("flag", ""),
+                       overdue=args.get("overdue") in ("y", "1", "on"))
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -29,17 +51,39 @@ def index():
             session[SEARCH_KEY] = (search.q.data or "").strip()
         return redirect(url_for("cases.index", **request.args))
     search.q.data = session.get(SEARCH_KEY, "")
-    filters = CaseFilterForm(request.args)
-    filters.status.choices = [("", "—")] + [(s, str(CASE_STATUS_LABELS[s])) for s in CASE_STATUSES]
-    service_points = _visible_service_points()
-    filters.service_point.choices = [("", "—")] + [(str(sp.id), sp.name) for sp in service_points]
-    service_point_id = request.args.get("service_point", type=int)
-    page = search_cases(
-        current_user, text=search.q.data, status=request.args.get("status", ""),
-        service_point_id=service_point_id, page=request.args.get("page", 1, type=int),
-        per_page=current_app.config["PAGE_SIZE"],
-    )
-    filter_args = {name: value for name, value in request.args.items() if name in ("status", "service_point") and value}
-    html = render_template("cases/index.html", search=search, filters=filters, page=page, filter_args=filter_args)
+    page = search_cases(current_user, text=search.q.data, filters=_filters(), sort=request.args.get("sort", ""),
+                        page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
+    assign = None
+    if can(current_user, "case.assign"):
+        assign = AssignForm()
+        assign.worker_id.choices = choices({user.id: user.full_name for user in assignable_workers(current_user)})
+    filter_args = {name: value for name, value in request.args.items() if name in FILTER_NAMES and value}
+    html = render_template("cases/index.html", search=search, filters=_filter_form(), page=page,
+                           filter_args=filter_args, assign=assign)
     db.session.commit()  # the search's audit event; after rendering, so the loaded rows stay loaded
     return html
+
+
+@bp.route("/assign", methods=["POST"])
+@requires("case.assign")
+def assign():
+    form = AssignForm()
+    form.worker_id.choices = choices({user.id: user.full_name for user in assignable_workers(current_user)})
+    form.validate_on_submit()
+    try:
+        cases = assign_cases(current_user, form.case_ids.data or [], form.worker_id.data)
+    except DomainError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("%(count)d case(s) assigned.", count=len(cases)), "success")
+    back = request.form.get("next")
+    return redirect(back if is_local_path(back) else url_for("cases.index"))
+
+
+@bp.route("/<int:case_id>")
+@requires("case.view")
+def show(case_id: int):
+    case = get_or_404(Case, case_id, "case.view")
+    return page_context.render_case_page(case)

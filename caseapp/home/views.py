@@ -1,11 +1,14 @@
 """Home page per role, interface language switch, and the health endpoint."""
+from datetime import date
+
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
-from caseapp.access.policy import AUTHENTICATED, PUBLIC, requires
+from caseapp.access.policy import AUTHENTICATED, PUBLIC, can, requires
 from caseapp.auth.services import set_preferred_language
-from caseapp.cases.services import recent_cases
+from caseapp.cases.assignment import incoming_transfers
+from caseapp.cases.followups import home_work
 from caseapp.extensions import db
 from caseapp.i18n import LANGUAGES
 from caseapp.safe_redirect import is_local_path
@@ -16,8 +19,9 @@ bp = Blueprint("home", __name__)
 @bp.route("/")
 @requires(AUTHENTICATED)
 def index():
-    cases = recent_cases(current_user, limit=10)
-    return render_template("home/index.html", cases=cases)
+    work = home_work(current_user, date.today()) if can(current_user, "case.list") else None
+    transfers = incoming_transfers(current_user) if can(current_user, "case.transfer.decide") else []
+    return render_template("home/index.html", work=work, transfers=transfers)
 
 
 @bp.route("/language", methods=["POST"])

@@ -35,7 +35,7 @@ def persons(register):
         values = dict(values)
         user = values.pop("user")
         person_id, number = register(user, point, given_name_alt="", family_name_alt="", **values)
-        result[point] = dict(values, id=person_id, number=number)
+        result[point] = dict(values, id=person_id, number=number, user=user)
     return result
 
 
@@ -155,7 +155,12 @@ def test_case_list_and_home_show_exactly_the_persons_in_scope(app, world, person
             shown[user_key, path] = {point for point, person in persons.items() if person["given_name"] in body}
             numbers = {point for point, person in persons.items() if person["number"] in body}
             assert numbers == shown[user_key, path], (user_key, path)
-    assert shown == {(key, path): points for key, points in CASE_USERS_SCOPE.items() for path in ("/cases/", "/")}
+    # The list shows the whole scope; a caseworker's home shows only their own cases, a supervisor's their team's.
+    own = {key: {point for point, person in persons.items() if person["user"] == key} for key in CASE_USERS_SCOPE}
+    expected_home = {key: points if key.startswith("supervisor") else own[key] & points
+                     for key, points in CASE_USERS_SCOPE.items()}
+    assert shown == {(key, "/cases/"): points for key, points in CASE_USERS_SCOPE.items()} | {
+        (key, "/"): expected_home[key] for key in CASE_USERS_SCOPE}
 
 
 @pytest.mark.parametrize("user_key", ["caseworker_a", "caseworker_a2", "supervisor_a", "supervisor_b"])

@@ -12,7 +12,7 @@ from caseapp.audit.models import AuditEvent
 from caseapp.auth.models import User
 from caseapp.beneficiaries.normalize import name_search_key, normalize_name, phone_digits
 from caseapp.cases.models import Case
-from caseapp.cases.services import recent_cases, search_cases
+from caseapp.cases.services import CaseFilters, recent_cases, search_cases
 from caseapp.extensions import db
 
 
@@ -161,20 +161,20 @@ def test_status_filter(app_ctx, world, people):
     closed.status = "closed"
     db.session.commit()
     user = _user(world, "caseworker_a")
-    assert _numbers(search_cases(user, status="closed")) == {people["Ahmed Ouali"]}
-    assert _numbers(search_cases(user, status="registered")) == {people["Mohamed El Amrani"], people["Aïcha Bennani"]}
-    assert search_cases(user, status="closed", text="amrani").total == 0
-    assert search_cases(user, status="no-such-status").total == 3  # unknown statuses are ignored, not an error
+    assert _numbers(search_cases(user, filters=CaseFilters(status="closed"))) == {people["Ahmed Ouali"]}
+    assert _numbers(search_cases(user, filters=CaseFilters(status="registered"))) == {people["Mohamed El Amrani"], people["Aïcha Bennani"]}
+    assert search_cases(user, filters=CaseFilters(status="closed"), text="amrani").total == 0
+    assert search_cases(user, filters=CaseFilters(status="no-such-status")).total == 3  # unknown statuses are ignored, not an error
 
 
 def test_service_point_filter_stays_inside_scope(app_ctx, world, people):
     supervisor = _user(world, "supervisor_a")
-    assert _numbers(search_cases(supervisor, service_point_id=world.service_points["A-NAD"])) == {
+    assert _numbers(search_cases(supervisor, filters=CaseFilters(service_point_id=world.service_points["A-NAD"]))) == {
         people["Karim Nadori"]}
-    assert search_cases(supervisor, service_point_id=world.service_points["A-OUJ"]).total == 3
+    assert search_cases(supervisor, filters=CaseFilters(service_point_id=world.service_points["A-OUJ"])).total == 3
     # A filter on a service point outside the scope does not widen the scope.
-    assert search_cases(supervisor, service_point_id=world.service_points["B-BEM"]).total == 0
-    assert search_cases(_user(world, "caseworker_a"), service_point_id=world.service_points["A-NAD"]).total == 0
+    assert search_cases(supervisor, filters=CaseFilters(service_point_id=world.service_points["B-BEM"])).total == 0
+    assert search_cases(_user(world, "caseworker_a"), filters=CaseFilters(service_point_id=world.service_points["A-NAD"])).total == 0
 
 
 def test_pagination(app_ctx, world, register):
@@ -245,7 +245,7 @@ def _search_events() -> list[AuditEvent]:
 def test_a_search_is_audited_without_its_terms(app_ctx, world, people):
     user = _user(world, "caseworker_a")
     texts = ["Amrani", "محمد", "+212 612 345 678", people["Aïcha Bennani"]]
-    totals = [search_cases(user, text=text, status="registered").total for text in texts]
+    totals = [search_cases(user, text=text, filters=CaseFilters(status="registered")).total for text in texts]
     db.session.commit()
     events = _search_events()
     assert [(e.actor_id, e.partner_id, e.object_id) for e in events] == [(user.id, world.partners["A"], None)] * 4

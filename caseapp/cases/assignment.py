@@ -1,0 +1,98 @@
+"""Assigning cases to workers (in bulk) and transferring a case to another organisation's service point."""
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from caseapp.access.policy import can, may_be_assigned, scope
+from caseapp.auth.models import User
+from caseapp.cases.history import apply_changes
+from caseapp.cases.models import OPEN_STATUSES, Case, CaseTransfer
+from caseapp.errors import DomainError
+from caseapp.extensions import db
+from caseapp.models_base import utcnow
+from caseapp.places.models import ServicePoint
+
+
+def assignable_workers(actor) -> list[User]:
+    """Active caseworkers and supervisors of the actor's organisation."""
+    query = select(User).where(User.partner_id == actor.partner_id, User.active.is_(True),
+                               User.role.in_(("caseworker", "supervisor")))
+    return list(db.session.scalars(query.order_by(User.full_name)))
+
+
+def assign_cases(actor, case_ids: list[int], worker_id: int | None) -> list[Case]:
+    """Give every listed case to one worker; all or nothing, with the case numbers that could not go."""
+    if not case_ids:
+        raise DomainError(_("Tick at least one case."))
+    worker = db.session.get(User, worker_id) if worker_id else None
+    if worker is None or worker.partner_id != actor.partner_id:
+        raise DomainError(_("Choose a worker of your organisation."))
+    query = scope(actor, select(Case).where(Case.id.in_(case_ids)), Case)
+    cases = list(db.session.scalars(query.order_by(Case.number)))
+    if len(cases) != len(set(case_ids)):
+        raise DomainError(_("Some of the ticked cases are not yours to assign."))
+    refused = [case.number for case in cases if not may_be_assigned(worker, case)]
+    if refused:
+        raise DomainError(_("%(name)s does not work at the service point of: %(numbers)s.",
+                            name=worker.full_name, numbers=", ".join(refused)))
+    for case in cases:
+        apply_changes(actor, case, {"assigned_worker_id": worker.id}, case=case, action="assign")
+    return cases
+
+
+def transfer_targets(actor, case: Case) -> list[ServicePoint]:
+    """Active service points of other organisations."""
+    query = select(ServicePoint).where(ServicePoint.active.is_(True), ServicePoint.partner_id != case.partner_id)
+    return list(db.session.scalars(query.order_by(ServicePoint.name)))
+
+
+def pending_transfer(case: Case) -> CaseTransfer | None:
+    """The case's transfer proposal waiting for a decision, if any."""
+    return db.session.scalars(select(CaseTransfer).where(
+        CaseTransfer.case_id == case.id, CaseTransfer.status == "proposed")).first()
+
+
+def propose_transfer(actor, case: Case, to_service_point_id: int | None, reason: str) -> CaseTransfer:
+    """Propose to move an open case to another organisation's service point."""
+    target = db.session.get(ServicePoint, to_service_point_id) if to_service_point_id else None
+    if target is None or not target.active or target.partner_id == case.partner_id:
+        raise DomainError(_("Choose a service point of another organisation."), field="to_service_point_id")
+    if not reason.strip():
+        raise DomainError(_("Give the reason for the transfer."), field="reason")
+    if not case.is_open:
+        raise DomainError(_("Only an open case can be transferred."))
+    if pending_transfer(case):
+        raise DomainError(_("A transfer of this case is already waiting for a decision."))
+    transfer = CaseTransfer(case=case, from_service_point_id=case.service_point_id, to_service_point_id=target.id,
+                            reason=reason.strip(), proposed_by_id=actor.id)
+    db.session.add(transfer)
+    db.session.flush()
+    apply_changes(actor, transfer, {"status": "proposed"}, case=case, action="transfer_proposed")
+    return transfer
+
+
+def incoming_transfers(actor) -> list[CaseTransfer]:
+    """Proposals waiting for the actor's organisation to accept or decline them, oldest first."""
+    query = scope(actor, select(CaseTransfer), CaseTransfer)
+    return list(db.session.scalars(query.order_by(CaseTransfer.proposed_at)))
+
+
+def decide_transfer(actor, transfer: CaseTransfer, accept: bool, comment: str = "") -> None:
+    """Accept (ownership moves; the old organisation keeps no access) or decline a transfer proposal."""
+    if not can(actor, "case.transfer.decide", transfer):
+        raise DomainError(_("This transfer is not waiting for your organisation's decision."))
+    case = transfer.case
+    if accept:
+        target = transfer.to_service_point
+        other_open = db.session.scalar(select(Case.number).where(
+            Case.beneficiary_id == case.beneficiary_id, Case.partner_id == target.partner_id,
+            Case.status.in_(OPEN_STATUSES)))
+        if other_open:
+            raise DomainError(_("This person already has an open case with your organisation: %(number)s.",
+                                number=other_open))
+        apply_changes(actor, case, {"partner_id": target.partner_id, "service_point_id": target.id,
+                                    "assigned_worker_id": None, "closure_reason": None,
+                                    "closure_requested_at": None, "closure_requested_by_id": None},
+                      case=case, action="transfer_accepted")
+    apply_changes(actor, transfer, {"status": "accepted" if accept else "declined", "decided_by_id": actor.id,
+                                    "decided_at": utcnow(), "decision_comment": comment.strip() or None},
+                  case=case, action="transfer_decided")

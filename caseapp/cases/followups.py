@@ -1,0 +1,106 @@
+"""Follow-ups with due dates, and the lists of work that the home pages show."""
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import contains_eager, joinedload
+
+from caseapp.access.policy import may_be_assigned, scope
+from caseapp.auth.models import User
+from caseapp.cases.history import apply_changes, created, record_change
+from caseapp.cases.models import OPEN_STATUSES, Case, FollowUp
+from caseapp.errors import DomainError, ValidationFailed
+from caseapp.extensions import db
+from caseapp.models_base import utcnow
+from caseapp.security.form_tokens import bind_form_token, claim_form_token
+
+
+def add_follow_up(actor, case: Case, *, purpose: str, due_date: date | None, assigned_to_id: int | None,
+                  form_token: str | None = None, today: date | None = None) -> FollowUp:
+    """Plan a follow-up for the case, by default for the case's worker (once per form token)."""
+    today = today or date.today()
+    errors = {}
+    if not purpose.strip():
+        errors["purpose"] = [_("This field is required.")]
+    elif len(purpose) > 300:
+        errors["purpose"] = [_("At most %(count)d characters.", count=300)]
+    if due_date is None:
+        errors["due_date"] = [_("Enter the due date.")]
+    elif due_date < today:
+        errors["due_date"] = [_("The due date cannot be in the past.")]
+    worker = db.session.get(User, assigned_to_id) if assigned_to_id else None
+    if assigned_to_id and (worker is None or not may_be_assigned(worker, case)):
+        errors["assigned_to_id"] = [_("Choose a worker who can see this case.")]
+    if not case.is_open:
+        errors["purpose"] = [_("The case is closed.")]
+    if errors:
+        raise ValidationFailed(errors)
+    earlier = claim_form_token(form_token, FollowUp.__tablename__)
+    if earlier:
+        return db.session.get(FollowUp, earlier)
+    follow_up = FollowUp(case=case, purpose=purpose.strip(), due_date=due_date, created_by_id=actor.id,
+                         assigned_to_id=worker.id if worker else case.assigned_worker_id)
+    db.session.add(follow_up)
+    db.session.flush()
+    bind_form_token(form_token, follow_up)
+    record_change(actor, case, follow_up, "create", created(
+        {"purpose": follow_up.purpose, "due_date": due_date, "assigned_to_id": follow_up.assigned_to_id}))
+    return follow_up
+
+
+def complete_follow_up(actor, follow_up: FollowUp) -> None:
+    """Mark a follow-up as done."""
+    if follow_up.done_at is not None:
+        raise DomainError(_("This follow-up is already done."))
+    apply_changes(actor, follow_up, {"done_at": utcnow(), "done_by_id": actor.id}, case=follow_up.case,
+                  action="done")
+
+
+def case_follow_ups(actor, case: Case) -> list[FollowUp]:
+    """The case's follow-ups, open ones first by due date."""
+    query = select(FollowUp).where(FollowUp.case_id == case.id)
+    return list(db.session.scalars(query.order_by(FollowUp.done_at.is_not(None), FollowUp.due_date)))
+
+
+def _open_follow_ups(actor, mine_only: bool):
+    query = scope(actor, select(FollowUp), FollowUp).join(FollowUp.case).where(
+        FollowUp.done_at.is_(None), Case.status.in_(OPEN_STATUSES))
+    if mine_only:
+        query = query.where(or_(FollowUp.assigned_to_id == actor.id,
+                                FollowUp.assigned_to_id.is_(None) & (Case.assigned_worker_id == actor.id)))
+    return query.options(contains_eager(FollowUp.case).joinedload(Case.beneficiary))
+
+
+@dataclass
+class HomeWork:
+    """What a worker's home page lists."""
+
+    due_today: list[FollowUp]
+    overdue: list[FollowUp]
+    recently_updated: list[Case]
+    awaiting_closure: list[Case]
+    workload: list[tuple[str, int]]
+
+
+def home_work(actor, today: date, limit: int = 20) -> HomeWork:
+    """Follow-ups due today and overdue, recently updated cases; for supervisors their whole team's,
+    plus cases awaiting closure approval and open cases per worker."""
+    team = actor.role == "supervisor"
+    follow_ups = _open_follow_ups(actor, mine_only=not team)
+    due_today = db.session.scalars(follow_ups.where(FollowUp.due_date == today).limit(limit)).unique().all()
+    overdue = db.session.scalars(
+        follow_ups.where(FollowUp.due_date < today).order_by(FollowUp.due_date).limit(limit)).unique().all()
+    cases = scope(actor, select(Case), Case).options(joinedload(Case.beneficiary))
+    if not team:
+        cases = cases.where(Case.assigned_worker_id == actor.id)
+    recent = db.session.scalars(cases.order_by(Case.updated_at.desc()).limit(10)).all()
+    awaiting, workload = [], []
+    if team:
+        awaiting = db.session.scalars(cases.where(Case.closure_requested_at.is_not(None), Case.status != "closed")
+                                      .order_by(Case.closure_requested_at)).all()
+        counts = scope(actor, select(User.full_name, func.count(Case.id)), Case).join(
+            User, User.id == Case.assigned_worker_id).where(Case.status.in_(OPEN_STATUSES)).group_by(
+            User.id, User.full_name).order_by(func.count(Case.id).desc())
+        workload = [(name, count) for name, count in db.session.execute(counts)]
+    return HomeWork(list(due_today), list(overdue), list(recent), list(awaiting), workload)

@@ -1,0 +1,89 @@
+"""Field-level history of case records: who changed which fields and when; old → new unless restricted."""
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from caseapp.audit.service import record
+from caseapp.cases.models import Case, ChangeRecord
+from caseapp.extensions import db
+from caseapp.models_base import utcnow
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def touch_case(case: Case) -> None:
+    """Mark the case as updated now, without bumping its version (so parallel notes never conflict)."""
+    db.session.execute(update(Case).where(Case.id == case.id).values(updated_at=utcnow()))
+
+
+def record_change(actor, case: Case, obj, action: str, changes: dict[str, Any], restricted: bool = False) -> None:
+    """Write one history row and one audit event (field names only) for a change to `obj` of `case`."""
+    db.session.add(ChangeRecord(case_id=case.id, object_type=obj.__tablename__, object_id=obj.id, action=action,
+                                changes=json.dumps(changes, ensure_ascii=False, sort_keys=True),
+                                actor_id=actor.id, restricted=restricted))
+    touch_case(case)
+    record(actor, f"{obj.__tablename__}.{action}", obj, fields=sorted(changes), case_id=case.id)
+
+
+def apply_changes(actor, obj, values: dict[str, Any], *, case: Case, action: str = "update",
+                  restricted: bool = False, hidden_fields: tuple[str, ...] = ()) -> list[str]:
+    """Set `values` on `obj` and record the fields that really changed; returns their names.
+
+    Values are kept as old → new, except for restricted records and `hidden_fields`, whose values are
+    never copied into the history.
+    """
+    changes: dict[str, Any] = {}
+    for name, new in values.items():
+        old = getattr(obj, name)
+        if old != new:
+            setattr(obj, name, new)
+            changes[name] = None if restricted or name in hidden_fields else [_plain(old), _plain(new)]
+    if changes:
+        db.session.flush()
+        record_change(actor, case, obj, action, changes, restricted)
+    return sorted(changes)
+
+
+def case_history(actor, case: Case) -> list[ChangeRecord]:
+    """The case's history, newest first; restricted entries only for users with restricted access."""
+    query = select(ChangeRecord).where(ChangeRecord.case_id == case.id)
+    if not actor.restricted_access:
+        query = query.where(ChangeRecord.restricted.is_(False))
+    return list(db.session.scalars(query.order_by(ChangeRecord.changed_at.desc(), ChangeRecord.id.desc())))
+
+
+def decoded_changes(entry: ChangeRecord) -> dict[str, Any]:
+    """The change's fields → [old, new] (or None when the values are withheld)."""
+    return json.loads(entry.changes)
+
+
+def check_version(obj, expected_version: int | None, record_label: str,
+                  submitted: dict[str, tuple[str, Any]]) -> None:
+    """Refuse a save made from an outdated page: raise EditConflict with both versions of each field.
+
+    `submitted` maps field name → (label, submitted value). A save without a version (no form) is not checked.
+    """
+    from caseapp.errors import EditConflict
+
+    if expected_version is None or expected_version == obj.version:
+        return
+    fields = [(label, _shown(getattr(obj, name)), _shown(value))
+              for name, (label, value) in submitted.items()]
+    raise EditConflict(record_label, fields, obj.version)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(_plain(value))
+
+
+def created(values: dict[str, Any]) -> dict[str, Any]:
+    """The history entry of a new record: each filled field as None → value."""
+    return {name: [None, _plain(value)] for name, value in values.items() if value not in (None, "")}

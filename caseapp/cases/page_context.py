@@ -1,0 +1,87 @@
+"""Everything the case page shows, built once for the page and for forms re-shown with their errors."""
+from datetime import date
+
+from flask import render_template
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from caseapp.access.policy import can
+from caseapp.audit.service import record
+from caseapp.beneficiaries.services import visible_flags
+from caseapp.cases import forms
+from caseapp.cases.assignment import assignable_workers, pending_transfer, transfer_targets
+from caseapp.cases.followups import case_follow_ups
+from caseapp.cases.history import case_history, decoded_changes
+from caseapp.cases.models import PlanGoal
+from caseapp.cases.notes import visible_notes
+from caseapp.cases.workflow import MOVE_LABELS, closure_reasons, next_steps
+from caseapp.extensions import db
+from caseapp.forms_common import choices
+from caseapp.i18n import current_language
+from caseapp.labels import NOTE_KIND_LABELS
+
+
+def closure_reason_choices() -> list:
+    """Closure reasons in the interface language."""
+    language = current_language()
+    return choices({code: row.get(f"name_{language}") or row["name_fr"] for code, row in closure_reasons().items()},
+                   blank=True)
+
+
+def note_form(actor, posted: bool = False) -> forms.NewNoteForm:
+    """The new-note form (filled from the request when `posted`); restricted kinds only with restricted access."""
+    form = forms.NewNoteForm() if posted else forms.NewNoteForm(formdata=None)
+    kinds = {code: label for code, label in NOTE_KIND_LABELS.items()
+             if actor.restricted_access or code not in ("psychosocial", "protection")}
+    form.kind.choices = choices(kinds)
+    if form.occurred_on.data is None:
+        form.occurred_on.data = date.today()
+    return form
+
+
+def follow_up_form(actor, case, posted: bool = False) -> forms.NewFollowUpForm:
+    """The new-follow-up form (filled from the request when `posted`), offering workers who can see the case."""
+    form = forms.NewFollowUpForm() if posted else forms.NewFollowUpForm(formdata=None)
+    workers = [user for user in assignable_workers(actor) if can(user, "case.view", case)]
+    form.assigned_to_id.choices = choices({0: "—"} | {user.id: user.full_name for user in workers})
+    return form
+
+
+def transfer_target_choices(case) -> list:
+    """Service points of other organisations, named with their organisation."""
+    return choices({sp.id: f"{sp.name} — {sp.partner.name}" for sp in transfer_targets(current_user, case)})
+
+
+def _default_forms(case) -> dict:
+    closure = forms.ClosureRequestForm(formdata=None)
+    closure.reason.choices = closure_reason_choices()
+    transfer = forms.TransferForm(formdata=None)
+    transfer.to_service_point_id.choices = transfer_target_choices(case)
+    return {
+        "stage_form": forms.StageForm(formdata=None), "closure_form": closure,
+        "decision_form": forms.DecisionForm(formdata=None), "reopen_form": forms.ReopenForm(formdata=None),
+        "goal_form": forms.NewGoalForm(formdata=None), "note_form": note_form(current_user),
+        "follow_up_form": follow_up_form(current_user, case), "transfer_form": transfer,
+        "household_form": forms.HouseholdLinkForm(formdata=None),
+    }
+
+
+def render_case_page(case, status: int = 200, **shown_forms):
+    """Render the case page, auditing the view; `shown_forms` replace the defaults (to show their errors)."""
+    goals = db.session.scalars(select(PlanGoal).where(PlanGoal.case_id == case.id)
+                               .options(selectinload(PlanGoal.actions)).order_by(PlanGoal.id)).all()
+    history = case_history(current_user, case) if can(current_user, "case.history", case) else []
+    record(current_user, "case.view", case)
+    html = render_template(
+        "cases/show.html", case=case, person=case.beneficiary, goals=goals, notes=visible_notes(current_user, case),
+        follow_ups=case_follow_ups(current_user, case), history=history, decoded_changes=decoded_changes,
+        flags=visible_flags(current_user, case.beneficiary), steps=next_steps(case), move_labels=MOVE_LABELS,
+        transfer=pending_transfer(case), closure_reasons=closure_reasons(), today=date.today(),
+        action_form=lambda goal: shown_forms.get(f"action_form_{goal.id}") or forms.NewActionForm(
+            formdata=None, prefix=f"goal{goal.id}"),
+        **(_default_forms(case) | shown_forms))
+    db.session.commit()  # the view's audit event; after rendering, so the loaded rows stay loaded
+    return html, status
+
+
