@@ -1,9 +1,12 @@
 """Households: linking people who live together, with one head; audited."""
 from flask_babel import gettext as _
 
-from caseapp.access.policy import can
+from sqlalchemy import select
+
+from caseapp.access.policy import can, scope
 from caseapp.audit.service import record
 from caseapp.beneficiaries.models import Beneficiary, Household
+from caseapp.cases.models import Case
 from caseapp.errors import DomainError
 from caseapp.extensions import db
 
@@ -56,3 +59,11 @@ def visible_members(actor, person: Beneficiary) -> list[Beneficiary]:
         return []
     return [member for member in person.household.members
             if member.id != person.id and can(actor, "beneficiary.view", member)]
+
+
+def find_person_by_case_number(actor, number: str) -> Beneficiary:
+    """The person whose case has this number, among the cases the actor may see."""
+    case = db.session.scalars(scope(actor, select(Case).where(Case.number == number.strip().upper()), Case)).first()
+    if case is None:
+        raise DomainError(_("No case of yours has this number."), field="case_number")
+    return case.beneficiary

@@ -11,7 +11,10 @@ from caseapp.beneficiaries.models import Beneficiary
 from caseapp.beneficiaries.services import (
     RegistrationData, register_beneficiary, view_beneficiary, visible_cases, visible_flags,
 )
-from caseapp.errors import ValidationFailed
+from caseapp.beneficiaries import households
+from caseapp.beneficiaries.households import find_person_by_case_number
+from caseapp.cases.forms import HouseholdLinkForm
+from caseapp.errors import DomainError, ValidationFailed
 from caseapp.extensions import db
 from caseapp.forms_common import choices
 from caseapp.labels import SPOKEN_LANGUAGE_LABELS
@@ -71,6 +74,41 @@ def show(beneficiary_id: int):
     html = render_template(
         "beneficiaries/show.html", person=person,
         flags=visible_flags(current_user, person), cases=visible_cases(current_user, person),
+        members=households.visible_members(current_user, person), household_form=HouseholdLinkForm(formdata=None),
     )
     db.session.commit()  # the view's audit event; after rendering, so the loaded rows stay loaded
     return html
+
+
+def _household_action(beneficiary_id: int, action) -> object:
+    person = get_or_404(Beneficiary, beneficiary_id, "household.manage")
+    try:
+        action(person)
+    except DomainError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("Household updated."), "success")
+    return redirect(url_for("beneficiaries.show", beneficiary_id=person.id) + "#household")
+
+
+@bp.route("/<int:beneficiary_id>/household", methods=["POST"])
+@requires("household.manage")
+def link_household(beneficiary_id: int):
+    form = HouseholdLinkForm()
+    form.validate_on_submit()
+    return _household_action(beneficiary_id, lambda person: households.link_household(
+        current_user, person, find_person_by_case_number(current_user, form.case_number.data or "")))
+
+
+@bp.route("/<int:beneficiary_id>/household/head", methods=["POST"])
+@requires("household.manage")
+def household_head(beneficiary_id: int):
+    return _household_action(beneficiary_id, lambda person: households.set_household_head(current_user, person))
+
+
+@bp.route("/<int:beneficiary_id>/household/leave", methods=["POST"])
+@requires("household.manage")
+def leave_household(beneficiary_id: int):
+    return _household_action(beneficiary_id, lambda person: households.leave_household(current_user, person))

@@ -44,6 +44,11 @@ class Case(db.Model):
     assigned_worker: Mapped["User | None"] = relationship(foreign_keys=[assigned_worker_id])  # noqa: F821
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # The case list filters by organisation or service point and sorts by opening date.
+        db.Index("ix_case_file_partner_opened", "partner_id", "opened_at", "id"),
+        db.Index("ix_case_file_service_point_opened", "service_point_id", "opened_at", "id"),
+    )
 
     @property
     def is_open(self) -> bool:

@@ -131,16 +131,16 @@ def search_cases(actor, *, text: str = "", filters: CaseFilters | None = None, s
                  page: int = 1, per_page: int = 25, audit: bool = True, today: date | None = None) -> CasePage:
     """Cases the actor may see, matching a name, case number or phone and the filters, in the chosen order."""
     filters = filters or CaseFilters()
-    query = select(Case).join(Case.beneficiary)
-    query = scope(actor, query, Case)
     condition = _text_condition(text) if text.strip() else None
-    if condition is not None:
-        query = query.where(condition)
+    query = scope(actor, select(Case), Case)
+    if condition is not None:  # only a text search needs the person's columns in the WHERE
+        query = query.join(Case.beneficiary).where(condition)
     query = _filter(actor, query, filters, today or date.today())
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = db.session.scalar(query.with_only_columns(func.count(Case.id)).order_by(None))
     page = max(1, min(page, max(1, math.ceil(total / per_page))))
+    person = contains_eager(Case.beneficiary) if condition is not None else joinedload(Case.beneficiary)
     rows = db.session.scalars(
-        query.options(contains_eager(Case.beneficiary), joinedload(Case.assigned_worker))
+        query.options(person, joinedload(Case.assigned_worker))
         .order_by(*SORTS.get(sort, SORTS["opened_desc"]))
         .offset((page - 1) * per_page).limit(per_page)
     ).all()
