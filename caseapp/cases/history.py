@@ -64,17 +64,18 @@ def decoded_changes(entry: ChangeRecord) -> dict[str, Any]:
 
 
 def check_version(obj, expected_version: int | None, record_label: str,
-                  submitted: dict[str, tuple[str, Any]]) -> None:
+                  submitted: dict[str, tuple]) -> None:
     """Refuse a save made from an outdated page: raise EditConflict with both versions of each field.
 
-    `submitted` maps field name → (label, submitted value). A save without a version (no form) is not checked.
+    `submitted` maps a field of `obj` → (label, submitted value), or any name → (label, submitted value,
+    saved value) for values kept elsewhere. A save without a version (no form) is not checked.
     """
     from caseapp.errors import EditConflict
 
     if expected_version is None or expected_version == obj.version:
         return
-    fields = [(label, _shown(getattr(obj, name)), _shown(value))
-              for name, (label, value) in submitted.items()]
+    fields = [(entry[0], _shown(entry[2] if len(entry) > 2 else getattr(obj, name)), _shown(entry[1]))
+              for name, entry in submitted.items()]
     raise EditConflict(record_label, fields, obj.version)
 
 
