@@ -20,6 +20,10 @@ class DomainError(Exception):
         self.field = field
 
 
+class NotAllowed(DomainError):
+    """The actor may not do this to this record (views answer 404 before a service ever sees it)."""
+
+
 class ValidationFailed(DomainError):
     """Input refused field by field: `errors` maps a field name to its translated messages."""
 
@@ -34,7 +38,7 @@ class EditConflict(DomainError):
     def __init__(self, record_label: str, fields: list[tuple[str, str, str]], current_version: int):
         super().__init__(record_label)
         self.record_label = record_label
-        self.fields = fields  # (label, saved value, submitted value), for the fields that differ
+        self.fields = fields  # (label, saved value, submitted value) for every submitted field
         self.current_version = current_version  # posting the user's values again with it overwrites
 
 

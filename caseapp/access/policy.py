@@ -154,6 +154,14 @@ def scope(user: Any, query: Select, model: type) -> Select:
     return query.where(false())
 
 
+def ensure(user: Any, action: str, obj: Any = None) -> None:
+    """Raise NotAllowed unless `can(user, action, obj)`: the services' own check, behind the views' 404."""
+    if not can(user, action, obj):
+        from caseapp.errors import NotAllowed
+
+        raise NotAllowed(f"{action} refused")
+
+
 def get_or_404(model: type, object_id: int, action: str, user: Any = None) -> Any:
     """Load one row the user may act on, or answer 404 (never 403, so ids cannot be probed)."""
     user = user or current_user
@@ -204,4 +212,4 @@ def template_can(action: str, obj: Any = None) -> bool:
     return can(current_user, action, obj)
 
 
-__all__ = ["PUBLIC", "AUTHENTICATED", "ROLES", "can", "scope", "get_or_404", "requires", "may_be_assigned"]
+__all__ = ["PUBLIC", "AUTHENTICATED", "ROLES", "can", "ensure", "scope", "get_or_404", "requires", "may_be_assigned"]

@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 
 from sqlalchemy import select
 
-from caseapp.access.policy import can, scope
+from caseapp.access.policy import can, ensure, scope
 from caseapp.audit.service import record
 from caseapp.beneficiaries.models import Beneficiary, Household
 from caseapp.cases.models import Case
@@ -13,6 +13,7 @@ from caseapp.extensions import db
 
 def link_household(actor, person: Beneficiary, other: Beneficiary) -> Household:
     """Put `person` and `other` in one household (joining the one either already has)."""
+    ensure(actor, "household.manage", person)
     if other.id == person.id or not can(actor, "household.manage", other):
         raise DomainError(_("Choose another person you work with."))
     if person.household_id and other.household_id and person.household_id != other.household_id:
@@ -31,6 +32,7 @@ def link_household(actor, person: Beneficiary, other: Beneficiary) -> Household:
 
 def set_household_head(actor, person: Beneficiary) -> None:
     """Make `person` the head of their household."""
+    ensure(actor, "household.manage", person)
     if person.household is None:
         raise DomainError(_("This person belongs to no household."))
     for member in person.household.members:
@@ -40,17 +42,23 @@ def set_household_head(actor, person: Beneficiary) -> None:
 
 def leave_household(actor, person: Beneficiary) -> None:
     """Take `person` out of their household; a household left with one member is dissolved."""
+    ensure(actor, "household.manage", person)
     household = person.household
     if household is None:
         raise DomainError(_("This person belongs to no household."))
     person.household, person.is_household_head = None, False
     remaining = [member for member in household.members if member.id != person.id]
-    if len(remaining) == 1:
-        remaining[0].household, remaining[0].is_household_head = None, False
-    elif remaining and not any(member.is_household_head for member in remaining):
+    dissolved = len(remaining) <= 1
+    if dissolved:
+        for member in remaining:
+            member.household, member.is_household_head = None, False
+    elif not any(member.is_household_head for member in remaining):
         remaining[0].is_household_head = True
     db.session.flush()
-    record(actor, "household.leave", household, member=person.id)
+    record(actor, "household.leave", household, member=person.id, dissolved=dissolved)
+    if dissolved:
+        db.session.delete(household)
+        db.session.flush()
 
 
 def visible_members(actor, person: Beneficiary) -> list[Beneficiary]:

@@ -1,6 +1,7 @@
 """Needs assessment and vulnerability screening of a case: needs per area, flags and risk level."""
 from flask_babel import gettext as _
 
+from caseapp.access.policy import ensure
 from caseapp.beneficiaries.models import BeneficiaryFlag
 from caseapp.beneficiaries.flags import allowed_flag_codes, flag_choices, restricted_flag_codes
 from caseapp.cases.history import apply_changes, check_version, created, record_change
@@ -49,6 +50,7 @@ def _save_flags(actor, case: Case, chosen: set[str]) -> bool:
 def save_assessment(actor, case: Case, *, needs: dict[str, str], risk_level: str, flags: list[str],
                     expected_version: int | None = None) -> Assessment:
     """Create or update the case's assessment, the person's flags and the case's risk level."""
+    ensure(actor, "case.work", case)
     _validate(actor, needs, risk_level, flags)
     assessment = case.assessment
     values = {f"need_{area}": needs.get(area, "").strip() for area in SERVICE_AREAS}

@@ -2,7 +2,7 @@
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from caseapp.access.policy import can, may_be_assigned, scope
+from caseapp.access.policy import can, ensure, may_be_assigned, scope
 from caseapp.auth.models import User
 from caseapp.cases.history import apply_changes
 from caseapp.cases.models import OPEN_STATUSES, Case, CaseTransfer
@@ -21,6 +21,7 @@ def assignable_workers(actor) -> list[User]:
 
 def assign_cases(actor, case_ids: list[int], worker_id: int | None) -> list[Case]:
     """Give every listed case to one worker; all or nothing, with the case numbers that could not go."""
+    ensure(actor, "case.assign")
     if not case_ids:
         raise DomainError(_("Tick at least one case."))
     worker = db.session.get(User, worker_id) if worker_id else None
@@ -53,6 +54,7 @@ def pending_transfer(case: Case) -> CaseTransfer | None:
 
 def propose_transfer(actor, case: Case, to_service_point_id: int | None, reason: str) -> CaseTransfer:
     """Propose to move an open case to another organisation's service point."""
+    ensure(actor, "case.transfer.propose", case)
     target = db.session.get(ServicePoint, to_service_point_id) if to_service_point_id else None
     if target is None or not target.active or target.partner_id == case.partner_id:
         raise DomainError(_("Choose a service point of another organisation."), field="to_service_point_id")
@@ -81,6 +83,8 @@ def decide_transfer(actor, transfer: CaseTransfer, accept: bool, comment: str = 
     if not can(actor, "case.transfer.decide", transfer):
         raise DomainError(_("This transfer is not waiting for your organisation's decision."))
     case = transfer.case
+    if accept and not case.is_open:  # closed while the proposal waited: nothing left to take over
+        raise DomainError(_("Only an open case can be transferred."))
     if accept:
         target = transfer.to_service_point
         other_open = db.session.scalar(select(Case.number).where(

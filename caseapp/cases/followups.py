@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from caseapp.access.policy import may_be_assigned, scope
+from caseapp.access.policy import ensure, may_be_assigned, scope
 from caseapp.auth.models import User
 from caseapp.cases.history import apply_changes, created, record_change
 from caseapp.cases.models import OPEN_STATUSES, Case, FollowUp
@@ -19,6 +19,7 @@ from caseapp.security.form_tokens import bind_form_token, claim_form_token
 def add_follow_up(actor, case: Case, *, purpose: str, due_date: date | None, assigned_to_id: int | None,
                   form_token: str | None = None, today: date | None = None) -> FollowUp:
     """Plan a follow-up for the case, by default for the case's worker (once per form token)."""
+    ensure(actor, "case.work", case)
     today = today or date.today()
     errors = {}
     if not purpose.strip():
@@ -51,6 +52,7 @@ def add_follow_up(actor, case: Case, *, purpose: str, due_date: date | None, ass
 
 def complete_follow_up(actor, follow_up: FollowUp) -> None:
     """Mark a follow-up as done."""
+    ensure(actor, "case.work", follow_up)
     if follow_up.done_at is not None:
         raise DomainError(_("This follow-up is already done."))
     apply_changes(actor, follow_up, {"done_at": utcnow(), "done_by_id": actor.id}, case=follow_up.case,

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from caseapp.access.policy import scope
+from caseapp.access.policy import ensure, scope
 from caseapp.cases.history import apply_changes, check_version, created, record_change
 from caseapp.cases.models import NOTE_KINDS, RESTRICTED_NOTE_KINDS, Case, CaseNote
 from caseapp.errors import ValidationFailed
@@ -36,6 +36,7 @@ def _check(actor, kind: str, body: str, occurred_on: date | None, today: date) -
 def add_note(actor, case: Case, *, kind: str, body: str, occurred_on: date | None,
              form_token: str | None = None, today: date | None = None) -> CaseNote:
     """Write a note on the case (once per form token)."""
+    ensure(actor, "case.work", case)
     _check(actor, kind, body, occurred_on, today or date.today())
     earlier = claim_form_token(form_token, CaseNote.__tablename__)
     if earlier:
@@ -46,14 +47,17 @@ def add_note(actor, case: Case, *, kind: str, body: str, occurred_on: date | Non
     db.session.add(note)
     db.session.flush()
     bind_form_token(form_token, note)
-    record_change(actor, case, note, "create", created({"kind": kind, "body": note.body, "occurred_on": occurred_on}),
-                  restricted=restricted)
+    changes = created({"kind": kind, "body": note.body, "occurred_on": occurred_on})
+    if restricted:  # the history of a restricted note names the fields only, never their values
+        changes = dict.fromkeys(changes)
+    record_change(actor, case, note, "create", changes, restricted=restricted)
     return note
 
 
 def edit_note(actor, note: CaseNote, *, body: str, occurred_on: date | None, expected_version: int | None,
               today: date | None = None) -> None:
     """Correct one's own note; the old text stays in the history (hidden for restricted notes)."""
+    ensure(actor, "note.edit", note)
     _check(actor, note.kind, body, occurred_on, today or date.today())
     check_version(note, expected_version, _("Note"),
                   {"body": (_("Note"), body.strip()), "occurred_on": (_("Date"), occurred_on)})

@@ -3,6 +3,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 
+from caseapp.access.policy import ensure
 from caseapp.cases.history import apply_changes, check_version, created, record_change
 from caseapp.cases.models import ACTION_STATUSES, SERVICE_AREAS, Case, PlanAction, PlanGoal
 from caseapp.errors import ValidationFailed
@@ -42,6 +43,7 @@ def _action_values(description: str, owner: str, due_date: date | None, status: 
 
 def add_goal(actor, case: Case, *, area: str, title: str, form_token: str | None = None) -> PlanGoal:
     """Add a goal to the case's plan (once per form token)."""
+    ensure(actor, "case.work", case)
     values = _goal_values(area, title)
     earlier = claim_form_token(form_token, PlanGoal.__tablename__)
     if earlier:
@@ -56,6 +58,7 @@ def add_goal(actor, case: Case, *, area: str, title: str, form_token: str | None
 
 def update_goal(actor, goal: PlanGoal, *, area: str, title: str, expected_version: int | None) -> None:
     """Change a goal's area or title."""
+    ensure(actor, "case.work", goal)
     values = _goal_values(area, title)
     check_version(goal, expected_version, _("Goal"), {"area": (_("Service area"), area), "title": (_("Goal"), title)})
     apply_changes(actor, goal, values, case=goal.case)
@@ -64,6 +67,7 @@ def update_goal(actor, goal: PlanGoal, *, area: str, title: str, expected_versio
 def add_action(actor, goal: PlanGoal, *, description: str, owner: str, due_date: date | None,
                status: str = "todo", form_token: str | None = None) -> PlanAction:
     """Add an action to a goal (once per form token)."""
+    ensure(actor, "case.work", goal)
     values = _action_values(description, owner, due_date, status)
     earlier = claim_form_token(form_token, PlanAction.__tablename__)
     if earlier:
@@ -79,6 +83,7 @@ def add_action(actor, goal: PlanGoal, *, description: str, owner: str, due_date:
 def update_action(actor, action: PlanAction, *, description: str, owner: str, due_date: date | None,
                   status: str, expected_version: int | None) -> None:
     """Change an action; a save from an outdated page raises EditConflict."""
+    ensure(actor, "case.work", action)
     values = _action_values(description, owner, due_date, status)
     check_version(action, expected_version, _("Action"), {
         "description": (_("Action"), values["description"]), "owner": (_("Owner"), values["owner"]),

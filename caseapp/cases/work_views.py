@@ -227,6 +227,8 @@ def assessment(case_id: int):
     if not form.is_submitted():
         form.flags.data = [item.flag_code for item in visible_flags(current_user, case.beneficiary)]
         form.risk_level.data = case.risk_level
+        if case.assessment is None:
+            form.version.data = 0  # someone else creating it first is then a conflict, not an overwrite
     return _edit(form, lambda: assessment_service.save_assessment(
         current_user, case, needs={area: form[f"need_{area}"].data or "" for area in SERVICE_AREAS},
         risk_level=form.risk_level.data or "", flags=form.flags.data or [], expected_version=form.version.data),

@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from caseapp.access.policy import can
+from caseapp.access.policy import can, ensure
 from caseapp.cases.history import apply_changes
 from caseapp.cases.models import OPEN_STATUSES, Case
 from caseapp.errors import DomainError
@@ -53,6 +53,7 @@ def _stage(code: str) -> str:
 
 def move_stage(actor, case: Case, target: str) -> None:
     """Move an open case one explicit step (registered → assessment → plan → active; reopened → ...)."""
+    ensure(actor, "case.work", case)
     if target not in STEP_MOVES:
         raise DomainError(_("This stage is reached through closure or reopening, not a direct move."))
     _refuse_move(case, target)
@@ -63,6 +64,7 @@ def move_stage(actor, case: Case, target: str) -> None:
 
 def request_closure(actor, case: Case, reason: str) -> None:
     """Ask a supervisor to close the case, with a reason from the reference list."""
+    ensure(actor, "case.work", case)
     if case.status not in OPEN_STATUSES:
         raise DomainError(_("Only an open case can be closed."))
     if case.awaiting_closure:
