@@ -55,6 +55,7 @@ def init_templating(app: Flask) -> None:
         note_kind_label=_label(labels.NOTE_KIND_LABELS),
         record_label=_label(labels.RECORD_LABELS),
         change_label=_label(labels.CHANGE_LABELS),
+        field_label=_label(labels.FIELD_LABELS),
         closure_reason_label=_closure_reason,
         join_list=_list,
     )

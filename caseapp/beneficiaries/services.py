@@ -4,15 +4,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from caseapp.access.policy import can
 from caseapp.audit.service import record
+from caseapp.beneficiaries.flags import allowed_flag_codes
 from caseapp.beneficiaries.models import (
     CONSENT_METHODS, DOCUMENT_TYPES, PROFILES, SEXES, Beneficiary, BeneficiaryFlag, ConsentRecord,
-    IdentityDocument, VulnerabilityFlag,
+    IdentityDocument,
 )
-from caseapp.beneficiaries.flags import allowed_flag_codes
 from caseapp.beneficiaries.normalize import name_search_key, phone_digits
 from caseapp.cases.models import Case
 from caseapp.cases.services import open_case

@@ -1,7 +1,7 @@
 """Forms of the case list and the case page (choices that depend on the user are filled in by views)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from caseapp.forms_common import CreateForm, EditForm, MultiCheckboxField, choices
@@ -38,9 +38,9 @@ class AssignForm(FlaskForm):
 
 
 class StageForm(FlaskForm):
-    """An explicit stage move."""
+    """An explicit stage move; `target` comes from the pressed button (so it is no hidden field)."""
 
-    target = HiddenField()
+    target = StringField()
 
 
 class ClosureRequestForm(FlaskForm):
@@ -50,9 +50,9 @@ class ClosureRequestForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    """Approve / reject, accept / decline."""
+    """Approve / reject, accept / decline; `decision` comes from the pressed button."""
 
-    decision = HiddenField()
+    decision = StringField()
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
 
 

@@ -1,6 +1,6 @@
 """The case list (search, filters, sort, bulk assignment) and the case page."""
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -77,7 +77,7 @@ def assign():
         flash(refusal.message, "danger")
     else:
         db.session.commit()
-        flash(_("%(count)d case(s) assigned.", count=len(cases)), "success")
+        flash(ngettext("%(num)d case assigned.", "%(num)d cases assigned.", len(cases)), "success")
     back = request.form.get("next")
     return redirect(back if is_local_path(back) else url_for("cases.index"))
 

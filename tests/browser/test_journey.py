@@ -53,7 +53,7 @@ def case_rows(page) -> list[tuple[str, str]]:
     """(case number, person name) of each row of the case table on the page."""
     rows = page.locator("main table tbody tr")
     return [(rows.nth(i).locator("td.case-number").inner_text().strip(),
-             rows.nth(i).locator("td a").inner_text().strip()) for i in range(rows.count())]
+             rows.nth(i).locator("td a[href^='/beneficiaries/']").inner_text().strip()) for i in range(rows.count())]
 
 
 def search_cases(page, text: str) -> list[tuple[str, str]]:
