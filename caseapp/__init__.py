@@ -57,8 +57,10 @@ def _register_blueprints(app: Flask) -> None:
     from caseapp.cases.views import bp as cases_bp
     from caseapp.cases.work_views import bp as casework_bp
     from caseapp.home.views import bp as home_bp
+    from caseapp.referrals.directory_views import bp as directory_bp
+    from caseapp.referrals.views import bp as referrals_bp
 
-    for blueprint in (home_bp, auth_bp, beneficiaries_bp, cases_bp, casework_bp):
+    for blueprint in (home_bp, auth_bp, beneficiaries_bp, cases_bp, casework_bp, referrals_bp, directory_bp):
         app.register_blueprint(blueprint)
 
 
@@ -75,6 +77,9 @@ def _register_hooks(app: Flask) -> None:
     init_headers(app)
     init_errors(app)
     init_templating(app)
+    from caseapp.referrals.notifications import template_unread_count
+
     app.jinja_env.globals.update(
+        unread_notifications=template_unread_count,
         can=template_can, LANGUAGES=LANGUAGES, current_language=current_language, text_direction=text_direction
     )

@@ -10,6 +10,7 @@ from caseapp.labels import SPOKEN_LANGUAGE_LABELS
 from caseapp.partners.models import Partner
 from caseapp.places.loader import load_partners, load_reference_data
 from caseapp.places.models import Commune, ServicePoint
+from caseapp.referrals.models import DirectoryEntry
 
 SERVICE_POINT_PARTNERS = {
     "IOM": ("OUJ", "NAD", "BER", "DRI", "GUE", "FIG"),
@@ -48,6 +49,29 @@ FOREIGN_NAMES = {
     "SDN": (("Abdelrahman", "Osman", "M"), ("Amna", "Ibrahim", "F"), ("Hassan", "Adam", "M")),
 }
 RETURN_COUNTRIES = ("LBY", "DZA", "ESP", "FRA", "ITA", "BEL", "NLD", "TUR", "DEU")
+
+
+# partner → service codes it offers in every service-point commune (the demo's service directory)
+DEMO_DIRECTORY = {
+    "IOM": ("avrr.counselling", "avrr.travel_documents", "avrr.medical_fitness", "avrr.reintegration_grant"),
+    "ANAPEC": ("employment.anapec", "employment.job_placement", "employment.vocational_training"),
+    "CNSS": ("social.cnss", "social.pension_transfer", "social.family_allowance"),
+    "EN": ("social.health_cover", "social.civil_documents", "social.education", "employment.income_generating"),
+    "MD": ("social.legal_aid", "employment.income_generating"),
+    "ASSOC_PSY": ("psychosocial.individual", "psychosocial.group", "psychosocial.specialised"),
+}
+
+
+def create_demo_directory(partners: dict[str, Partner]) -> None:
+    """Directory entries: each demo partner offers its services in every service-point commune."""
+    communes = [commune for codes in SERVICE_POINT_PARTNERS.values() for commune in codes]
+    for partner_code, service_codes in DEMO_DIRECTORY.items():
+        for service_code in service_codes:
+            for commune_code in communes:
+                db.session.add(DirectoryEntry(partner_id=partners[partner_code].id, service_code=service_code,
+                                              commune_code=commune_code, contact=f"{partner_code} — 05 36 00 00 00",
+                                              hours="Lun–Ven 8h30–16h30", languages="ar, fr"))
+    db.session.flush()
 
 
 def create_demo_structure() -> dict[str, Partner]:
@@ -118,6 +142,7 @@ def create_demo_people(accounts: dict[str, tuple], count: int, seed: int = 2026)
 def seed_demo(people: int = 200) -> dict[str, tuple]:
     """The whole demo; the caller commits."""
     partners = create_demo_structure()
+    create_demo_directory(partners)
     accounts = create_demo_accounts(partners)
     create_demo_people(accounts, people)
     return accounts

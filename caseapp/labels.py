@@ -140,3 +140,37 @@ FIELD_LABELS = {
     "restricted_flags": _l("Restricted flags"),
     "decision_comment": _l("Comment"),
 }
+PRIORITY_LABELS = {"emergency": _l("Emergency (24 h)"), "urgent": _l("Urgent (72 h)"), "normal": _l("Normal (14 days)")}
+REFERRAL_STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "submitted": _l("Submitted for review"),
+    "returned": _l("Returned"),
+    "approved": _l("Sent"),
+    "accepted": _l("Accepted"),
+    "declined": _l("Declined"),
+    "in_progress": _l("In progress"),
+    "completed": _l("Completed"),
+    "cancelled": _l("Cancelled"),
+}
+REFERRAL_ACTION_LABELS = {
+    "submit": _l("Submit for review"),
+    "approve": _l("Approve and send"),
+    "return": _l("Return to the caseworker"),
+    "accept": _l("Accept"),
+    "decline": _l("Decline"),
+    "start": _l("Start the service"),
+    "complete": _l("Record the outcome"),
+    "cancel": _l("Cancel the referral"),
+}
+OUTCOME_LABELS = {
+    "service_delivered": _l("Service delivered"),
+    "no_show": _l("Did not come"),
+    "referred_elsewhere": _l("Referred elsewhere"),
+    "not_eligible": _l("Not eligible"),
+}
+SHAREABLE_FIELD_LABELS = {
+    "date_of_birth": _l("Date of birth"),
+    "nationality": _l("Nationality"),
+    "profile": _l("Profile"),
+    "documents": _l("Identity documents"),
+}

@@ -12,6 +12,7 @@ from caseapp.beneficiaries.models import (  # noqa: F401
 from caseapp.cases.models import (  # noqa: F401
     Assessment, Case, CaseNote, CaseNumberCounter, CaseTransfer, ChangeRecord, FollowUp, PlanAction, PlanGoal,
 )
+from caseapp.referrals.models import DirectoryEntry, Notification, Referral, ReferralEvent, Service  # noqa: F401
 from caseapp.security.form_tokens import FormSubmission  # noqa: F401
 from caseapp.partners.models import Partner  # noqa: F401
 from caseapp.places.models import Commune, Province, Region, ServicePoint  # noqa: F401

@@ -31,6 +31,14 @@ def _list(items) -> str:
     return format_list(items, locale=current_language()) if items else ""
 
 
+def _age(born: date | None) -> str:
+    """Age in completed years today."""
+    if born is None:
+        return ""
+    today = date.today()
+    return str(today.year - born.year - ((today.month, today.day) < (born.month, born.day)))
+
+
 def _label(mapping: dict):
     return lambda code: str(mapping.get(code, code)) if code else ""
 
@@ -57,5 +65,11 @@ def init_templating(app: Flask) -> None:
         change_label=_label(labels.CHANGE_LABELS),
         field_label=_label(labels.FIELD_LABELS),
         closure_reason_label=_closure_reason,
+        referral_status_label=_label(labels.REFERRAL_STATUS_LABELS),
+        referral_action_label=_label(labels.REFERRAL_ACTION_LABELS),
+        priority_label=_label(labels.PRIORITY_LABELS),
+        outcome_label=_label(labels.OUTCOME_LABELS),
+        shareable_label=_label(labels.SHAREABLE_FIELD_LABELS),
+        age=_age,
         join_list=_list,
     )

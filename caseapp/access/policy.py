@@ -18,6 +18,7 @@ from caseapp.beneficiaries.models import Beneficiary, VulnerabilityFlag
 from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, FollowUp, PlanAction, PlanGoal
 from caseapp.extensions import db
 from caseapp.places.models import ServicePoint
+from caseapp.referrals.models import Referral
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -26,20 +27,22 @@ ROLES = ("caseworker", "supervisor", "referral_receiver", "me_officer", "dpo", "
 
 _CASE_WORK = frozenset({
     "beneficiary.register", "beneficiary.view", "case.list", "case.view", "case.work", "note.edit",
-    "household.manage", "flag.view",
+    "household.manage", "flag.view", "referral.view", "referral.create", "referral.submit", "referral.cancel",
+    "referral.record_answer", "directory.view",
 })
+_RECEIVER_ACTIONS = ("referral.accept", "referral.decline", "referral.start", "referral.complete")
 _SUPERVISION = frozenset({
     "case.assign", "case.close.approve", "case.reopen", "case.transfer.propose", "case.transfer.decide",
-    "case.history",
+    "case.history", "referral.approve", "referral.return", "referral.review",
 })
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "caseworker": _CASE_WORK,
     "supervisor": _CASE_WORK | _SUPERVISION,
-    "referral_receiver": frozenset(),
+    "referral_receiver": frozenset({"referral.inbox", "referral.view", *_RECEIVER_ACTIONS}),
     "me_officer": frozenset(),
     "dpo": frozenset({"audit.view"}),
-    "admin": frozenset({"admin.manage"}),
+    "admin": frozenset({"admin.manage", "directory.view", "directory.manage"}),
 }
 
 PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values()) | {AUTHENTICATED}
@@ -89,6 +92,30 @@ def _note_allowed(user: Any, action: str, note: CaseNote) -> bool:
     return _case_in_scope(user, note.case)
 
 
+def _referral_allowed(user: Any, action: str, referral: Referral) -> bool:
+    """Referring side: the case's scope. Receiving side: its organisation, only while the referral is open to it."""
+    receiving = user.role == "referral_receiver" and referral.receiving_partner_id == user.partner_id
+    if action == "referral.view":
+        return _case_in_scope(user, referral.case) or (
+            receiving and referral.status in ("approved", "accepted", "in_progress"))
+    if action in ("referral.approve", "referral.return"):
+        return user.role == "supervisor" and _case_in_scope(user, referral.case)
+    if action in _RECEIVER_ACTIONS:
+        if user.role == "referral_receiver":
+            return receiving
+        # A partner with no account answers on paper; the referring side records its answer.
+        return (has_permission(user, "referral.record_answer") and _case_in_scope(user, referral.case)
+                and not _partner_has_receivers(referral.receiving_partner_id))
+    return _case_in_scope(user, referral.case)  # create, submit, cancel: the referring side
+
+
+def _partner_has_receivers(partner_id: int) -> bool:
+    from caseapp.auth.models import User
+
+    return db.session.scalar(select(User.id).where(User.partner_id == partner_id, User.role == "referral_receiver",
+                                                   User.active.is_(True)).limit(1)) is not None
+
+
 def may_be_assigned(worker: Any, case: Case) -> bool:
     """Can `worker` own `case`: an active caseworker or supervisor whose scope covers the case."""
     return bool(worker.active) and worker.role in ("caseworker", "supervisor") and _case_in_scope(worker, case)
@@ -96,6 +123,8 @@ def may_be_assigned(worker: Any, case: Case) -> bool:
 
 def can(user: Any, action: str, obj: Any = None) -> bool:
     """May `user` perform `action` (on `obj`, when given)? Anything not granted is denied."""
+    if isinstance(obj, Referral) and action in _RECEIVER_ACTIONS and has_permission(user, "referral.record_answer"):
+        return _referral_allowed(user, action, obj)  # the referring side answering for a partner without accounts
     if not has_permission(user, action):
         return False
     if obj is None:
@@ -108,6 +137,8 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
         return obj.status == "proposed" and obj.to_service_point.partner_id == user.partner_id
     if isinstance(obj, (Assessment, PlanGoal, PlanAction, FollowUp)):
         return _case_in_scope(user, obj.case)
+    if isinstance(obj, Referral):
+        return _referral_allowed(user, action, obj)
     if isinstance(obj, VulnerabilityFlag):
         return not obj.restricted or bool(user.restricted_access)
     if isinstance(obj, Beneficiary):
@@ -148,6 +179,13 @@ def scope(user: Any, query: Select, model: type) -> Select:
         if model is CaseNote and not user.restricted_access:
             query = query.where(CaseNote.restricted.is_(False))  # restricted notes do not exist for them
         return query
+    if model is Referral:
+        if user.role == "referral_receiver":  # the inbox: only while the referral is open to the organisation
+            return query.where(Referral.receiving_partner_id == user.partner_id,
+                               Referral.status.in_(("approved", "accepted", "in_progress")))
+        owner = aliased(Case)
+        return query.where(exists().where(owner.id == Referral.case_id,
+                                          _scope_condition(user, owner.partner_id, owner.service_point_id)))
     if model is CaseTransfer and has_permission(user, "case.transfer.decide"):  # incoming proposals
         return query.where(CaseTransfer.status == "proposed", CaseTransfer.to_service_point_id.in_(
             select(ServicePoint.id).where(ServicePoint.partner_id == user.partner_id)))

@@ -20,6 +20,7 @@ from caseapp.extensions import db
 from caseapp.forms_common import choices
 from caseapp.i18n import current_language
 from caseapp.labels import NOTE_KIND_LABELS
+from caseapp.referrals.queries import case_referrals
 
 
 def closure_reason_choices() -> list:
@@ -78,6 +79,7 @@ def render_case_page(case, status: int = 200, **shown_forms):
         follow_ups=case_follow_ups(current_user, case), history=history, decoded_changes=decoded_changes,
         flags=visible_flags(current_user, case.beneficiary), steps=next_steps(case), move_labels=MOVE_LABELS,
         transfer=pending_transfer(case), closure_reasons=closure_reasons(), today=date.today(),
+        referrals=case_referrals(current_user, case),
         action_form=lambda goal: shown_forms.get(f"action_form_{goal.id}") or forms.NewActionForm(
             formdata=None, prefix=f"goal{goal.id}"),
         **(_default_forms(case) | shown_forms))

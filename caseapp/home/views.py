@@ -9,6 +9,8 @@ from caseapp.access.policy import AUTHENTICATED, PUBLIC, can, requires
 from caseapp.auth.services import set_preferred_language
 from caseapp.cases.assignment import incoming_transfers
 from caseapp.cases.followups import home_work
+from caseapp.models_base import utcnow
+from caseapp.referrals.queries import referral_summary
 from caseapp.extensions import db
 from caseapp.i18n import LANGUAGES
 from caseapp.safe_redirect import is_local_path
@@ -21,7 +23,8 @@ bp = Blueprint("home", __name__)
 def index():
     work = home_work(current_user, date.today()) if can(current_user, "case.list") else None
     transfers = incoming_transfers(current_user) if can(current_user, "case.transfer.decide") else []
-    return render_template("home/index.html", work=work, transfers=transfers)
+    referrals = referral_summary(current_user, utcnow())
+    return render_template("home/index.html", work=work, transfers=transfers, referrals=referrals)
 
 
 @bp.route("/language", methods=["POST"])

@@ -65,6 +65,9 @@ def load_partners(file: str = "partners_demo.csv") -> list[Partner]:
 
 
 def load_reference_data() -> None:
-    """Everything an empty database needs before the first user: places and flags."""
+    """Everything an empty database needs before the first user: places, flags and the service catalogue."""
+    from caseapp.referrals.directory import load_services
+
     load_places()
     load_flags()
+    load_services()

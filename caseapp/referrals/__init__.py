@@ -1,0 +1,1 @@
+"""Referrals: service directory, referral lifecycle, review queue, partner inbox, notifications, slips."""

@@ -1,0 +1,101 @@
+"""In-app notifications for whoever must act on a referral, and e-mail copies when SMTP is configured."""
+import logging
+import smtplib
+from email.message import EmailMessage
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from caseapp.auth.models import User
+from caseapp.extensions import db
+from caseapp.models_base import utcnow
+from caseapp.referrals.models import Notification, Referral
+
+log = logging.getLogger("caseapp.mail")
+
+NOTIFICATION_LABELS = {
+    "referral.submitted": _l("A referral waits for your review"),
+    "referral.returned": _l("A referral was returned to you"),
+    "referral.approved": _l("A new referral for your organisation"),
+    "referral.accepted": _l("Your referral was accepted"),
+    "referral.declined": _l("Your referral was declined"),
+    "referral.completed": _l("Your referral was completed"),
+    "referral.cancelled": _l("A referral to your organisation was cancelled"),
+}
+
+
+def notify(users, kind: str, referral: Referral) -> None:
+    """Add one notification per distinct active user."""
+    seen = set()
+    for user in users:
+        if user is not None and user.active and user.id not in seen:
+            seen.add(user.id)
+            db.session.add(Notification(user_id=user.id, kind=kind, referral_id=referral.id))
+    db.session.flush()
+
+
+def partner_users(partner_id: int, role: str) -> list[User]:
+    """Active users of one organisation with one role."""
+    return list(db.session.scalars(select(User).where(User.partner_id == partner_id, User.role == role,
+                                                      User.active.is_(True))))
+
+
+def unread_count(user) -> int:
+    """How many notifications the user has not opened."""
+    return db.session.scalar(select(func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def template_unread_count() -> int:
+    """`unread_count` for the header, bound to the current user."""
+    from flask_login import current_user
+
+    return unread_count(current_user) if current_user.is_authenticated else 0
+
+
+def user_notifications(user, limit: int = 50) -> list[Notification]:
+    """The user's latest notifications, newest first."""
+    return list(db.session.scalars(select(Notification).where(Notification.user_id == user.id)
+                                   .order_by(Notification.id.desc()).limit(limit)))
+
+
+def mark_read(user, notification: Notification) -> None:
+    """Mark one of the user's notifications as read."""
+    if notification.user_id == user.id and notification.read_at is None:
+        notification.read_at = utcnow()
+
+
+def send_pending_emails() -> int:
+    """E-mail every notification not yet e-mailed whose user has an address; no SMTP server → nothing, no error.
+
+    Commits its own marks: call it after the request's commit, never inside a service.
+    """
+    server = current_app.config.get("MAIL_SERVER")
+    if not server:
+        return 0
+    pending = db.session.execute(select(Notification, User).join(User, User.id == Notification.user_id).where(
+        Notification.emailed_at.is_(None), User.email.is_not(None))).all()
+    sent = 0
+    try:
+        with smtplib.SMTP(server, current_app.config.get("MAIL_PORT", 25), timeout=10) as smtp:
+            for notification, user in pending:
+                smtp.send_message(_message(notification, user))
+                notification.emailed_at = utcnow()
+                sent += 1
+    except (OSError, smtplib.SMTPException):
+        log.warning("e-mail delivery failed after %d message(s); they stay pending", sent)
+    db.session.commit()
+    return sent
+
+
+def _message(notification: Notification, user: User) -> EmailMessage:
+    message = EmailMessage()
+    with force_locale(user.preferred_language or "fr"):
+        message["Subject"] = str(NOTIFICATION_LABELS.get(notification.kind, notification.kind))
+    message["From"] = current_app.config.get("MAIL_FROM", "caseapp@localhost")
+    message["To"] = user.email
+    # No personal data in e-mail: the reader logs in to see the referral.
+    message.set_content(f"{message['Subject']}\n\n/referrals/{notification.referral_id}")
+    return message

@@ -1,0 +1,67 @@
+"""Lists of referrals: of a case, the supervisor's review queue, the partner's inbox, the referring list."""
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from caseapp.access.policy import can, scope
+from caseapp.cases.models import Case
+from caseapp.extensions import db
+from caseapp.referrals.models import Referral
+
+
+def _listed(query):
+    return query.options(joinedload(Referral.case).joinedload(Case.beneficiary), joinedload(Referral.service),
+                         joinedload(Referral.receiving_partner))
+
+
+def case_referrals(actor, case: Case) -> list[Referral]:
+    """The case's referrals, newest first."""
+    query = scope(actor, select(Referral).where(Referral.case_id == case.id), Referral)
+    return list(db.session.scalars(_listed(query).order_by(Referral.id.desc())))
+
+
+def review_queue(actor) -> list[Referral]:
+    """Submitted referrals of the supervisor's organisation, oldest first."""
+    query = scope(actor, select(Referral).where(Referral.status == "submitted"), Referral)
+    return list(db.session.scalars(_listed(query).order_by(Referral.created_at, Referral.id)))
+
+
+def inbox(actor) -> list[Referral]:
+    """Referrals sent to the receiver's organisation and still open to it, oldest deadline first."""
+    query = scope(actor, select(Referral), Referral)
+    return list(db.session.scalars(_listed(query).order_by(Referral.deadline_at, Referral.id)))
+
+
+def referring_list(actor, limit: int = 200) -> list[Referral]:
+    """Referrals of the cases the actor may see, newest first."""
+    query = scope(actor, select(Referral), Referral)
+    return list(db.session.scalars(_listed(query).order_by(Referral.id.desc()).limit(limit)))
+
+
+def overdue_count(actor, now: datetime) -> int:
+    """Sent referrals in the actor's lists still unanswered past their deadline."""
+    query = scope(actor, select(func.count(Referral.id)).where(Referral.status == "approved",
+                                                               Referral.deadline_at < now), Referral)
+    return db.session.scalar(query) or 0
+
+
+def elapsed_days(start: datetime | None, end: datetime | None) -> float | None:
+    """Days between two moments, to one decimal (None when either is missing)."""
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds() / 86400, 1)
+
+
+def referral_summary(actor, now: datetime) -> dict[str, int]:
+    """Counts for the home page: the review queue, the inbox by status, and overdue referrals."""
+    summary: dict[str, int] = {}
+    if can(actor, "referral.review"):
+        summary["to_review"] = len(review_queue(actor))
+    if can(actor, "referral.inbox") or can(actor, "case.list"):
+        counts = db.session.execute(scope(actor, select(Referral.status, func.count(Referral.id)), Referral)
+                                    .where(Referral.status.in_(("approved", "accepted", "in_progress")))
+                                    .group_by(Referral.status)).all()
+        summary.update({status: count for status, count in counts})
+        summary["overdue"] = overdue_count(actor, now)
+    return summary
