@@ -7,6 +7,11 @@ ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 
 
+def _deadlines(text: str) -> dict[str, int]:
+    """'emergency:24,urgent:72,normal:336' → hours per referral priority."""
+    return {name.strip(): int(hours) for name, hours in (item.split(":") for item in text.split(",") if item.strip())}
+
+
 class Config:
     """Production defaults: everything sensitive must come from the environment."""
 
@@ -26,6 +31,11 @@ class Config:
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = os.environ.get("CASEAPP_TIMEZONE", "Africa/Casablanca")
     PAGE_SIZE = int(os.environ.get("CASEAPP_PAGE_SIZE", "25"))
+    REFERRAL_DEADLINE_HOURS = _deadlines(os.environ.get("CASEAPP_REFERRAL_DEADLINES",
+                                                        "emergency:24,urgent:72,normal:336"))
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")  # no server: notifications stay in the app only
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_FROM = os.environ.get("MAIL_FROM", "caseapp@localhost")
     # argon2id parameters (OWASP: m=19 MiB, t=2, p=1 is the floor; we go above it).
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "3"))
     ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", str(64 * 1024)))
