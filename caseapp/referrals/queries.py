@@ -1,5 +1,5 @@
 """Lists of referrals: of a case, the supervisor's review queue, the partner's inbox, the referring list."""
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -40,7 +40,8 @@ def referring_list(actor, limit: int = 200) -> list[Referral]:
 
 
 def overdue_count(actor, now: datetime) -> int:
-    """Sent referrals in the actor's lists still unanswered past their deadline."""
+    """Sent referrals in the actor's lists still unanswered past their deadline (`now` compared in UTC)."""
+    now = now.astimezone(timezone.utc) if now.tzinfo else now.replace(tzinfo=timezone.utc)
     query = scope(actor, select(func.count(Referral.id)).where(Referral.status == "approved",
                                                                Referral.deadline_at < now), Referral)
     return db.session.scalar(query) or 0

@@ -47,7 +47,9 @@ def is_overdue(referral: Referral, now: datetime | None = None) -> bool:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    """The same instant in UTC (naive means UTC): aware local times would add wall-clock hours across DST, and
+    SQLite would store their local wall-clock time."""
+    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def partners_offering(service_code: str, commune_code: str) -> list[DirectoryEntry]:
@@ -128,6 +130,8 @@ def has_sharing_consent(referral: Referral) -> bool:
 def record_consent(actor, referral: Referral, method: str, witness: str = "") -> None:
     """Record the person's consent to share with the receiving partner, for a referral still in preparation."""
     ensure(actor, "referral.submit", referral)
+    if referral.status not in ("draft", "returned"):
+        raise DomainError(_("The consent is recorded while the referral is in preparation."))
     if method not in ("signed_form", "oral_witness"):
         raise DomainError(_("Choose how the consent was given."), field="consent_method")
     if method == "oral_witness" and not witness.strip():
@@ -149,7 +153,7 @@ def transition(actor, referral: Referral, action: str, *, comment: str = "", out
     if not can(actor, f"referral.{action}", referral):
         raise DomainError(_("You may not do “%(action)s” on this referral.",
                             action=_label(REFERRAL_ACTION_LABELS, action)))
-    now = now or utcnow()
+    now = _utc(now or utcnow())
     _check_action(referral, action, comment, outcome)
     previous = referral.status
     _apply(referral, action, target, outcome, now)
@@ -161,7 +165,7 @@ def transition(actor, referral: Referral, action: str, *, comment: str = "", out
 
 
 def _check_action(referral: Referral, action: str, comment: str, outcome: str) -> None:
-    if action == "submit" and not has_sharing_consent(referral):
+    if action in ("submit", "approve") and not has_sharing_consent(referral):  # withdrawn meanwhile: not sent
         raise DomainError(_("Record the person's consent to share with this partner before submitting."),
                           field="consent_method")
     if action in ("return", "decline") and not comment.strip():
