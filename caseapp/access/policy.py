@@ -123,8 +123,9 @@ def may_be_assigned(worker: Any, case: Case) -> bool:
 
 def can(user: Any, action: str, obj: Any = None) -> bool:
     """May `user` perform `action` (on `obj`, when given)? Anything not granted is denied."""
-    if isinstance(obj, Referral) and action in _RECEIVER_ACTIONS and has_permission(user, "referral.record_answer"):
-        return _referral_allowed(user, action, obj)  # the referring side answering for a partner without accounts
+    if action in _RECEIVER_ACTIONS and has_permission(user, "referral.record_answer"):
+        # The referring side answers for a partner without accounts: allowed by role, decided per referral.
+        return obj is None or (isinstance(obj, Referral) and _referral_allowed(user, action, obj))
     if not has_permission(user, action):
         return False
     if obj is None:

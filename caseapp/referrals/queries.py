@@ -2,7 +2,7 @@
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.access.policy import can, scope
 from caseapp.cases.models import Case
@@ -18,7 +18,8 @@ def _listed(query):
 def case_referrals(actor, case: Case) -> list[Referral]:
     """The case's referrals, newest first."""
     query = scope(actor, select(Referral).where(Referral.case_id == case.id), Referral)
-    return list(db.session.scalars(_listed(query).order_by(Referral.id.desc())))
+    query = _listed(query).options(selectinload(Referral.events))  # the case page shows each timeline
+    return list(db.session.scalars(query.order_by(Referral.id.desc())))
 
 
 def review_queue(actor) -> list[Referral]:

@@ -97,6 +97,8 @@ def record_consent(referral_id: int):
 def act(referral_id: int, action: str):
     if action not in services.TRANSITIONS:
         abort(404)
+    if not can(current_user, f"referral.{action}"):
+        abort(403)  # the role never takes this step
     referral = get_or_404(Referral, referral_id, "referral.view")
     form = TransitionForm()
     if form.validate_on_submit():

@@ -32,3 +32,45 @@ def test_person_page_budget_does_not_grow_with_cases(app, login_as, register, co
     with count_queries() as counter:
         assert client.get(f"/beneficiaries/{person_id}").status_code == 200
     assert counter.count <= 14, counter.statements
+
+
+def test_case_page_budget_does_not_grow_with_referrals(app, world, register, login_as, count_queries):
+    """Each referral shows its timeline on the case page: loaded in one query, not one per referral."""
+    from sqlalchemy import select
+
+    from caseapp.auth.models import User
+    from caseapp.cases.models import Case
+    from caseapp.extensions import db
+    from caseapp.referrals.models import DirectoryEntry
+    from caseapp.referrals.services import create_referral, transition
+
+    _person, number = register()
+    with app.test_request_context():
+        db.session.add(DirectoryEntry(partner_id=world.partners["C"], service_code="employment.anapec",
+                                      commune_code="OUJ"))
+        db.session.commit()
+        case_id = db.session.scalar(select(Case.id).where(Case.number == number))
+    client = login_as("caseworker_a")
+    counts = {}
+    for total in (1, 6):
+        with app.test_request_context():
+            actor, case = db.session.get(User, world.users["caseworker_a"]), db.session.get(Case, case_id)
+            while _count_referrals(case_id) < total:
+                referral = create_referral(actor, case, service_code="employment.anapec",
+                                           receiving_partner_id=world.partners["C"], priority="normal",
+                                           reason="Job", consent_method="signed_form")
+                transition(actor, referral, "submit")
+            db.session.commit()
+        with count_queries() as counter:
+            assert client.get(f"/cases/{case_id}").status_code == 200
+        counts[total] = counter.count
+    assert counts[1] == counts[6], counts
+
+
+def _count_referrals(case_id: int) -> int:
+    from sqlalchemy import func, select
+
+    from caseapp.extensions import db
+    from caseapp.referrals.models import Referral
+
+    return db.session.scalar(select(func.count(Referral.id)).where(Referral.case_id == case_id))
