@@ -174,3 +174,28 @@ def check_page(page, name: str) -> None:
     """axe (serious/critical) and a screenshot for one visited page."""
     check_accessibility(page, name)
     screenshot(page, name)
+
+
+def path_of(page) -> str:
+    """The path of the page's URL, without query or fragment."""
+    return re.sub(r"^https?://[^/]+", "", page.url).split("?")[0].split("#")[0]
+
+
+def fill_registration(page, service_point_id: int, *, given: str, family: str, given_ar: str, family_ar: str,
+                      sex: str, born: str, phone: str) -> None:
+    """Fill the registration form with a returnee from Libya living in Oujda (signed consent, statistics)."""
+    page.select_option("#service_point_id", str(service_point_id))
+    page.fill("#given_name", given)
+    page.fill("#family_name", family)
+    page.fill("#given_name_alt", given_ar)
+    page.fill("#family_name_alt", family_ar)
+    page.check(f"input[name=sex][value={sex}]")
+    page.fill("#date_of_birth", born)
+    page.select_option("#nationality", "MAR")
+    page.select_option("#profile", "returnee")
+    page.select_option("#country_returned_from", "LBY")
+    page.select_option("#commune_code", "OUJ")
+    page.fill("#phone", phone)
+    page.check("input[name=languages][value=ar]")
+    page.check("input[name=processing_basis][value=signed_form]")
+    page.check("#statistics_consent")

@@ -18,7 +18,8 @@ from caseapp.cases.models import Case
 from caseapp.extensions import db
 from caseapp.labels import CASE_STATUS_LABELS
 from tests.browser.conftest import (
-    _new_page, check_accessibility, check_page, log_in, open_page, screenshot, submit, switch_language,
+    _new_page, check_accessibility, check_page, fill_registration, log_in, open_page, path_of, screenshot, submit,
+    switch_language,
 )
 
 pytestmark = pytest.mark.browser
@@ -28,10 +29,6 @@ GIVEN_AR, FAMILY_AR = "أمينة", "الشرايبي"
 SUBMIT = "main form button[type=submit]"
 CASE_PATH = re.compile(r"^/cases/(\d+)$")
 TODAY = date.today().isoformat()
-
-
-def path_of(page) -> str:
-    return re.sub(r"^https?://[^/]+", "", page.url).split("?")[0].split("#")[0]
 
 
 def section(page, heading_id: str):
@@ -52,21 +49,8 @@ def case_status(app, case_id: int) -> str:
 def register_person(page, service_point_id: int) -> None:
     with page.expect_navigation():
         page.click("header nav a[href='/beneficiaries/new']")
-    page.select_option("#service_point_id", str(service_point_id))
-    page.fill("#given_name", GIVEN)
-    page.fill("#family_name", FAMILY)
-    page.fill("#given_name_alt", GIVEN_AR)
-    page.fill("#family_name_alt", FAMILY_AR)
-    page.check("input[name=sex][value=F]")
-    page.fill("#date_of_birth", "1994-07-21")
-    page.select_option("#nationality", "MAR")
-    page.select_option("#profile", "returnee")
-    page.select_option("#country_returned_from", "LBY")
-    page.select_option("#commune_code", "OUJ")
-    page.fill("#phone", "+212 662 111 222")
-    page.check("input[name=languages][value=ar]")
-    page.check("input[name=processing_basis][value=signed_form]")
-    page.check("#statistics_consent")
+    fill_registration(page, service_point_id, given=GIVEN, family=FAMILY, given_ar=GIVEN_AR, family_ar=FAMILY_AR,
+                      sex="F", born="1994-07-21", phone="+212 662 111 222")
     submit(page, SUBMIT)
     assert re.fullmatch(r"/beneficiaries/\d+", path_of(page)), f"not on a person page: {page.url}"
 

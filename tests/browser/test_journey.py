@@ -9,7 +9,8 @@ import re
 import pytest
 
 from tests.browser.conftest import (
-    check_accessibility, check_page, log_in, open_page, screenshot, submit, switch_language,
+    check_accessibility, check_page, fill_registration, log_in, open_page, path_of, screenshot, submit,
+    switch_language,
 )
 
 pytestmark = pytest.mark.browser
@@ -27,26 +28,9 @@ def assert_html(page, lang: str, direction: str) -> None:
     assert html.get_attribute("dir") == direction, f"html dir on {page.url}"
 
 
-def path_of(page) -> str:
-    return re.sub(r"^https?://[^/]+", "", page.url).split("?")[0]
-
-
-def fill_registration(page, service_point_id: int) -> None:
-    page.select_option("#service_point_id", str(service_point_id))
-    page.fill("#given_name", GIVEN)
-    page.fill("#family_name", FAMILY)
-    page.fill("#given_name_alt", GIVEN_AR)
-    page.fill("#family_name_alt", FAMILY_AR)
-    page.check("input[name=sex][value=M]")
-    page.fill("#date_of_birth", "1988-03-02")
-    page.select_option("#nationality", "MAR")
-    page.select_option("#profile", "returnee")
-    page.select_option("#country_returned_from", "LBY")
-    page.select_option("#commune_code", "OUJ")
-    page.fill("#phone", PHONE)
-    page.check("input[name=languages][value=ar]")
-    page.check("input[name=processing_basis][value=signed_form]")
-    page.check("#statistics_consent")
+def fill_person(page, service_point_id: int) -> None:
+    fill_registration(page, service_point_id, given=GIVEN, family=FAMILY, given_ar=GIVEN_AR, family_ar=FAMILY_AR,
+                      sex="M", born="1988-03-02", phone=PHONE)
 
 
 def case_rows(page) -> list[tuple[str, str]]:
@@ -89,7 +73,7 @@ def test_caseworker_registers_finds_and_switches_language(page, world, register)
     assert page.locator("#given_name-errors").count() == 1
     check_page(page, "register_errors_fr")
 
-    fill_registration(page, world.service_points["A-OUJ"])
+    fill_person(page, world.service_points["A-OUJ"])
     submit(page, SUBMIT)
     assert re.fullmatch(r"/beneficiaries/\d+", path_of(page)), f"not on a person page: {page.url}"
     person_url = page.url

@@ -23,7 +23,7 @@ from caseapp.extensions import db
 from caseapp.labels import OUTCOME_LABELS, REFERRAL_ACTION_LABELS, REFERRAL_STATUS_LABELS
 from caseapp.referrals.models import DirectoryEntry, Referral
 from tests.browser.conftest import (
-    _new_page, check_accessibility, check_page, log_in, open_page, screenshot, submit, switch_language,
+    _new_page, check_accessibility, check_page, log_in, open_page, path_of, screenshot, submit, switch_language,
 )
 
 pytestmark = pytest.mark.browser
@@ -36,10 +36,6 @@ ASSESSMENT_TEXT = "Dettes familiales EVAL-NAVIGATEUR"
 GENERAL_NOTE = "Entretien au bureau NOTE-NAVIGATEUR"
 RESTRICTED_NOTE = "Récit de la traversée NOTE-RESTREINTE-NAVIGATEUR"
 SAVE = "main form button[type=submit]"
-
-
-def path_of(page) -> str:
-    return re.sub(r"^https?://[^/]+", "", page.url).split("?")[0].split("#")[0]
 
 
 def label(app, labels: dict, code: str, language: str = "fr") -> str:
