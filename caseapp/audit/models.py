@@ -21,5 +21,7 @@ class AuditEvent(db.Model):
     object_id: Mapped[int | None] = mapped_column()
     ip: Mapped[str | None] = mapped_column(String(45))
     details: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (db.Index("ix_audit_event_object", "object_type", "object_id"),)
