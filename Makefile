@@ -31,7 +31,7 @@ run: install translations instance/secret_key
 	$(FLASK) caseapp seed-demo --if-empty && \
 	$(FLASK) caseapp demo-logins && \
 	echo "Open http://127.0.0.1:5000 (Ctrl+C stops the server)" && \
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(BIN)/gunicorn --bind 127.0.0.1:5000 --workers 2 --access-logfile - wsgi:app
 
 test: install translations
 	$(BIN)/python -m pytest
