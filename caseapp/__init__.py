@@ -8,7 +8,7 @@ from caseapp.config import CONFIGS, ROOT
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the application: configuration, extensions, blueprints, error pages and CLI."""
+    """Build the application: configuration, log neutralisation, extensions, blueprints, error pages and CLI."""
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
@@ -22,6 +22,9 @@ def create_app(config: dict | None = None) -> Flask:
         raise RuntimeError("SECRET_KEY must be set (CASEAPP_ENV=dev uses a development key).")
     Path(app.instance_path).mkdir(exist_ok=True)
 
+    from caseapp.security.logging import install_log_neutralisation
+
+    install_log_neutralisation(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_hooks(app)
@@ -70,11 +73,13 @@ def _register_hooks(app: Flask) -> None:
     from caseapp.errors import init_errors
     from caseapp.i18n import LANGUAGES, current_language, text_direction
     from caseapp.security.headers import init_headers
+    from caseapp.security.rate_limit import login_limiter
     from caseapp.templating import init_templating
 
     app.before_request(enforce_absolute_timeout)
     app.before_request(enforce_route_permission)
     init_headers(app)
+    login_limiter(app)  # a malformed LOGIN_RATE_LIMIT stops the start, not the first login
     init_errors(app)
     init_templating(app)
     from caseapp.referrals.notifications import template_unread_count

@@ -1,16 +1,16 @@
-"""`flask caseapp ...` commands: load-reference, seed-demo, create-admin, demo-logins."""
+"""`flask caseapp ...` commands: load-reference, seed-demo, create-admin, demo-logins, audit verify."""
 import os
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from caseapp.extensions import db
 
 caseapp_cli = AppGroup("caseapp", help="caseapp administration commands.")
-MIN_PASSWORD_LENGTH = 12
 
 
 def _logins_file() -> Path:
@@ -63,15 +63,18 @@ def demo_logins_command():
 @click.option("--full-name", required=True)
 @click.option("--partner-code", required=True, help="Code of the administrator's organisation.")
 @click.option("--partner-name", help="Name of the organisation, when it does not exist yet.")
-@click.password_option(help="At least 12 characters; asked for when not given.")
+@click.password_option(help="12 to 128 characters, not a common password; asked for when not given.")
 def create_admin_command(username: str, full_name: str, partner_code: str, partner_name: str | None, password: str):
     """Create the first administrator account (and its organisation)."""
     from caseapp.auth.services import create_user
     from caseapp.partners.models import Partner
     from caseapp.places.loader import load_reference_data
+    from caseapp.security.password_policy import password_problems
 
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.ClickException(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    with force_locale("en"):  # the command line speaks English
+        problems = password_problems(password, username=username, full_name=full_name)
+    if problems:
+        raise click.ClickException(" ".join(problems))
     load_reference_data()
     partner = db.session.scalars(select(Partner).where(Partner.code == partner_code)).first()
     if partner is None:
@@ -84,6 +87,27 @@ def create_admin_command(username: str, full_name: str, partner_code: str, partn
                 partner=partner, service_points=[])
     db.session.commit()
     click.echo(f"Administrator {username} created.")
+
+
+@caseapp_cli.group("audit")
+def audit_cli():
+    """Audit trail checks."""
+
+
+@audit_cli.command("verify")
+def audit_verify_command():
+    """Recompute the audit hash chain; exit 1 at the first edited, missing or wrongly linked event."""
+    from caseapp.audit.chain import verify_chain
+
+    report = verify_chain(db.session)
+    if report.broken is not None:
+        click.echo(f"audit chain BROKEN at event {report.broken.event_id}: {report.broken.problem} "
+                   f"({report.events} events before it are intact)")
+        click.get_current_context().exit(1)
+    click.echo(f"audit chain OK: {report.events} events")
+    if report.last_id is not None:
+        click.echo(f"last event: id {report.last_id}, hash {report.last_hash} "
+                   "(keep a copy elsewhere: only that reveals deleted newest events)")
 
 
 def register_cli(app: Flask) -> None:

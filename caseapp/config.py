@@ -40,6 +40,13 @@ class Config:
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "3"))
     ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", str(64 * 1024)))
     ARGON2_PARALLELISM = int(os.environ.get("ARGON2_PARALLELISM", "1"))
+    # Login protection: per-IP attempts on POST /login ("COUNT/PERIOD", in-process: see security/rate_limit.py),
+    # and per account: after LOGIN_LOCK_AFTER consecutive failures the account is locked for LOGIN_LOCK_SECONDS,
+    # doubled at each further failure up to LOGIN_LOCK_MAX_SECONDS.
+    LOGIN_RATE_LIMIT = os.environ.get("CASEAPP_LOGIN_RATE_LIMIT", "20/5min")
+    LOGIN_LOCK_AFTER = int(os.environ.get("CASEAPP_LOGIN_LOCK_AFTER", "5"))
+    LOGIN_LOCK_SECONDS = int(os.environ.get("CASEAPP_LOGIN_LOCK_SECONDS", "60"))
+    LOGIN_LOCK_MAX_SECONDS = int(os.environ.get("CASEAPP_LOGIN_LOCK_MAX_SECONDS", "3600"))
 
 
 class DevConfig(Config):
@@ -58,6 +65,8 @@ class TestConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
     ARGON2_PARALLELISM = 1
+    # The whole suite logs in from 127.0.0.1; tests of the limit itself set a small LOGIN_RATE_LIMIT.
+    LOGIN_RATE_LIMIT = "100000/5min"
 
 
 CONFIGS = {"production": Config, "dev": DevConfig, "demo": DevConfig, "test": TestConfig}

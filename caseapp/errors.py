@@ -46,7 +46,9 @@ def _render_http_error(error: HTTPException):
     db.session.rollback()
     code = error.code or 500
     template = f"errors/{code}.html" if code in (400, 403, 404, 405, 409, 413, 429) else "errors/generic.html"
-    return render_template(template, code=code), code
+    # Keep the headers the status needs (Retry-After of a 429 or 503); the body is ours.
+    headers = [(name, value) for name, value in error.get_headers() if name.lower() == "retry-after"]
+    return render_template(template, code=code), code, headers
 
 
 def _render_conflict(error: StaleDataError):

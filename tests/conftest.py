@@ -1,6 +1,7 @@
 """Fixtures: the app on a real database (SQLite, or PostgreSQL when asked), clean tables, users per role."""
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -51,10 +52,35 @@ def app(database_url):
         db.engine.dispose()
 
 
+@contextmanager
+def audit_triggers_suspended(connection):
+    """Test-only: inside this block (and the caller's transaction) audit_event rows can be changed and deleted.
+
+    PostgreSQL: the test role owns the table but is no superuser (`SET session_replication_role` is refused), so
+    the append-only triggers are disabled then enabled again (ALTER TABLE is transactional and keeps the
+    migration's triggers). SQLite has no way to disable a trigger: they are dropped, then created again with the
+    migration's own DDL (caseapp.audit.triggers). Either way another connection never sees the table unprotected.
+    """
+    from caseapp.audit import triggers
+
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER USER")
+    else:
+        for statement in triggers.drop_statements(dialect):
+            connection.exec_driver_sql(statement)
+    yield
+    if dialect == "postgresql":
+        connection.exec_driver_sql("ALTER TABLE audit_event ENABLE TRIGGER USER")
+    else:
+        for statement in triggers.create_statements(dialect):
+            connection.exec_driver_sql(statement)
+
+
 def _delete_all_rows(app) -> None:
     with app.app_context():
         tables = list(reversed(db.metadata.sorted_tables))
-        with db.engine.begin() as connection:
+        with db.engine.begin() as connection, audit_triggers_suspended(connection):
             if db.engine.dialect.name == "postgresql":
                 names = ", ".join(f'"{table.name}"' for table in tables)
                 connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

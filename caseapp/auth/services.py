@@ -1,21 +1,78 @@
-"""Authentication: checking credentials, creating accounts, ending sessions; audited."""
-from sqlalchemy import func, select
+"""Authentication: checking credentials, creating accounts, ending sessions; audited.
+
+Failed logins are counted per account in the database (`User.failed_logins`), so the count holds across
+workers. After LOGIN_LOCK_AFTER consecutive failures the account is locked (`User.locked_until`) for
+LOGIN_LOCK_SECONDS; every further failure once a lock has ended locks it again for twice as long, up to
+LOGIN_LOCK_MAX_SECONDS. While locked, every attempt is refused without verifying the password (no hashing
+work, and a right guess is not confirmed) and audited as `login.locked`. A successful login resets the count.
+"""
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+from sqlalchemy import func, select, update
 
 from caseapp.audit.service import record
 from caseapp.auth.models import User
+from caseapp.errors import ValidationFailed
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
+from caseapp.security.password_policy import password_problems
 from caseapp.security.passwords import hash_password, needs_rehash, verify_password
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """Return the active user whose password matches, auditing the outcome either way."""
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def lock_seconds(failures: int) -> int:
+    """How long `failures` consecutive failures lock an account: 0 below the threshold, then doubling, capped."""
+    config = current_app.config
+    beyond = failures - config["LOGIN_LOCK_AFTER"]
+    if beyond < 0:
+        return 0
+    cap = config["LOGIN_LOCK_MAX_SECONDS"]
+    # Past the cap the doubling stops mattering; the bound on the exponent keeps the integer small.
+    return min(config["LOGIN_LOCK_SECONDS"] * 2 ** min(beyond, 32), cap)
+
+
+def is_locked(user: User, now: datetime | None = None) -> bool:
+    """True while the account's login lock runs."""
+    return user.locked_until is not None and _aware(user.locked_until) > (now or utcnow())
+
+
+def _register_failure(user: User, now: datetime) -> None:
+    """Count one more consecutive failure (atomically, in SQL) and lock the account once there are enough."""
+    failures = db.session.execute(
+        update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)
+    ).scalar_one()
+    seconds = lock_seconds(failures)
+    if seconds:
+        user.locked_until = now + timedelta(seconds=seconds)
+        record(user, "login.locked", user, reason="too_many_failures", failures=failures, lock_seconds=seconds)
+
+
+def authenticate(username: str, password: str, now: datetime | None = None) -> User | None:
+    """Return the active user whose password matches, auditing the outcome either way.
+
+    `now` (UTC) is for tests of the lock; it defaults to the current time. Neither the password nor the
+    typed username is ever written to the audit trail.
+    """
+    now = now or utcnow()
     user = db.session.scalars(select(User).where(func.lower(User.username) == username.strip().lower())).first()
+    if user is not None and is_locked(user, now):
+        record(user, "login.locked", user, reason="locked")
+        return None
     if not verify_password(user.password_hash if user else None, password) or not user.active:
         record(user, "login.failed", user, reason="inactive" if user and not user.active else "credentials")
+        if user is not None and user.active:
+            _register_failure(user, now)
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
     user.last_login_at = utcnow()
     record(user, "login.ok", user)
     return user
@@ -30,7 +87,12 @@ def end_session(user: User) -> None:
 def create_user(actor: User | None, *, username: str, full_name: str, password: str, role: str,
                 partner, service_points, restricted_access: bool = False,
                 preferred_language: str | None = None) -> User:
-    """Create an account; `actor` is None only for command-line bootstrap."""
+    """Create an account; `actor` is None only for command-line bootstrap.
+
+    Raises ValidationFailed (field "password") when the password breaks the password policy.
+    """
+    if problems := password_problems(password, username=username, full_name=full_name):
+        raise ValidationFailed({"password": problems})
     user = User(
         username=username, full_name=full_name, password_hash=hash_password(password), role=role,
         partner_id=partner.id, restricted_access=restricted_access, preferred_language=preferred_language,

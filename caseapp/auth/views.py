@@ -2,6 +2,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
+from werkzeug.exceptions import TooManyRequests
 
 from caseapp.access.policy import AUTHENTICATED, PUBLIC, requires
 from caseapp.auth.forms import LoginForm
@@ -9,6 +10,7 @@ from caseapp.auth.services import authenticate, end_session
 from caseapp.auth.session import reset_session, start_session
 from caseapp.extensions import db
 from caseapp.safe_redirect import is_local_path
+from caseapp.security.rate_limit import login_limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -18,6 +20,8 @@ bp = Blueprint("auth", __name__)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
+    if request.method == "POST":
+        _limit_attempts_per_address()
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
@@ -26,8 +30,17 @@ def login():
             next_url = request.args.get("next")
             start_session(user)
             return redirect(next_url if is_local_path(next_url) else url_for("home.index"))
+        # The same words for a wrong password, an unknown username, a locked or a disabled account.
         flash(_("Unknown username or wrong password."), "danger")
     return render_template("auth/login.html", form=form)
+
+
+def _limit_attempts_per_address() -> None:
+    """429 with Retry-After once this address has used up LOGIN_RATE_LIMIT; checked before any hashing."""
+    limiter = login_limiter()
+    address = request.remote_addr or "unknown"
+    if not limiter.hit(address):
+        raise TooManyRequests(retry_after=limiter.retry_after(address))
 
 
 @bp.route("/logout", methods=["POST"])

@@ -1,7 +1,9 @@
 """List pages send a fixed number of SQL statements whatever the number of rows (no N+1)."""
 import pytest
 
-LIST_BUDGET = 10
+# 10, plus 2 when the page writes an audit event (a filtered search): the chain's last hash, and on PostgreSQL the
+# audit writers' lock taken just before it.
+LIST_BUDGET = 12
 
 
 @pytest.fixture
