@@ -10,3 +10,13 @@ class LoginForm(FlaskForm):
 
     username = StringField(_l("Username"), validators=[DataRequired(_l("Enter your username.")), Length(max=80)])
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=128)])
+
+
+class PasswordChangeForm(FlaskForm):
+    """Change one's own password: the current one, then the new one twice."""
+
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your password.")),
+                                                                         Length(max=128)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(_l("Enter the new password.")),
+                                                                 Length(max=200)])
+    confirm_password = PasswordField(_l("New password, again"), validators=[DataRequired(_l("Enter the new password."))])

@@ -9,6 +9,7 @@ work, and a right guess is not confirmed) and audited as `login.locked`. A succe
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from caseapp.audit.service import record
@@ -108,3 +109,19 @@ def set_preferred_language(actor: User, language: str) -> None:
     """Remember the interface language the user chose."""
     actor.preferred_language = language
     record(actor, "user.update", actor, fields=["preferred_language"])
+
+
+def change_password(actor: User, current: str, new: str, confirm: str) -> None:
+    """Change the actor's own password; every session issued so far stops working (the caller starts a new one)."""
+    errors: dict[str, list[str]] = {}
+    if not verify_password(actor.password_hash, current):
+        errors["current_password"] = [_("The current password is wrong.")]
+    if problems := password_problems(new, username=actor.username, full_name=actor.full_name):
+        errors["new_password"] = problems
+    elif new != confirm:
+        errors["confirm_password"] = [_("The two new passwords differ.")]
+    if errors:
+        raise ValidationFailed(errors)
+    actor.password_hash = hash_password(new)
+    actor.session_version += 1
+    record(actor, "user.password_change", actor, fields=["password_hash", "session_version"])

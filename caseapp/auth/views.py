@@ -5,12 +5,14 @@ from flask_login import current_user, logout_user
 from werkzeug.exceptions import TooManyRequests
 
 from caseapp.access.policy import AUTHENTICATED, PUBLIC, requires
-from caseapp.auth.forms import LoginForm
-from caseapp.auth.services import authenticate, end_session
+from caseapp.auth.forms import LoginForm, PasswordChangeForm
+from caseapp.auth.services import authenticate, change_password as change_own_password, end_session
 from caseapp.auth.session import reset_session, start_session
+from caseapp.errors import ValidationFailed
 from caseapp.extensions import db
 from caseapp.safe_redirect import is_local_path
 from caseapp.security.rate_limit import login_limiter
+from caseapp.views_support import show_refusal
 
 bp = Blueprint("auth", __name__)
 
@@ -52,3 +54,24 @@ def logout():
     reset_session()  # the last search (a person's name) and the rest must not outlive the login
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@requires(AUTHENTICATED)
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            change_own_password(current_user, form.current_password.data, form.new_password.data,
+                                     form.confirm_password.data)
+        except ValidationFailed as failure:
+            db.session.rollback()
+            show_refusal(form, failure)
+        else:
+            db.session.commit()
+            # This browser continues with a fresh session; all others are revoked. login_user needs the User
+            # itself: given the current_user proxy it would store a proxy that resolves to itself.
+            start_session(current_user._get_current_object())
+            flash(_("Your password is changed. Your other sessions are closed."), "success")
+            return redirect(url_for("home.index"))
+    return render_template("auth/password.html", form=form)
