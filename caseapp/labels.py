@@ -75,12 +75,6 @@ ACTION_STATUS_LABELS = {
     "done": _l("Done"),
     "cancelled": _l("Cancelled"),
 }
-TRANSFER_STATUS_LABELS = {
-    "proposed": _l("Proposed"),
-    "accepted": _l("Accepted"),
-    "declined": _l("Declined"),
-    "cancelled": _l("Cancelled"),
-}
 SORT_LABELS = {
     "opened_desc": _l("Newest first"),
     "opened_asc": _l("Oldest first"),

@@ -18,7 +18,7 @@ from caseapp.beneficiaries.models import Beneficiary, VulnerabilityFlag
 from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, FollowUp, PlanAction, PlanGoal
 from caseapp.extensions import db
 from caseapp.places.models import ServicePoint
-from caseapp.referrals.models import Referral
+from caseapp.referrals.models import DirectoryEntry, Notification, Referral
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -140,6 +140,10 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
         return _case_in_scope(user, obj.case)
     if isinstance(obj, Referral):
         return _referral_allowed(user, action, obj)
+    if isinstance(obj, Notification):
+        return obj.user_id == user.id  # one's own notifications only
+    if isinstance(obj, DirectoryEntry):
+        return True  # the directory is not scoped: the role-level permission decides
     if isinstance(obj, VulnerabilityFlag):
         return not obj.restricted or bool(user.restricted_access)
     if isinstance(obj, Beneficiary):

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from caseapp.access.policy import can, requires
+from caseapp.access.policy import can, get_or_404, requires
 from caseapp.errors import DomainError
 from caseapp.extensions import db
 from caseapp.forms_common import choices
@@ -61,9 +61,7 @@ def index():
 @bp.route("/<int:entry_id>/active", methods=["POST"])
 @requires("directory.manage")
 def toggle(entry_id: int):
-    entry = db.session.get(DirectoryEntry, entry_id)
-    if entry is None:
-        abort(404)
+    entry = get_or_404(DirectoryEntry, entry_id, "directory.manage")
     directory.set_entry_active(current_user, entry, not entry.active)
     db.session.commit()
     return redirect(url_for("directory.index", active_only=""))

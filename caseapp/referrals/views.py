@@ -168,9 +168,7 @@ def notification_list():
 @bp.route("/notifications/<int:notification_id>/open", methods=["POST"])
 @requires(AUTHENTICATED)
 def open_notification(notification_id: int):
-    notification = db.session.get(Notification, notification_id)
-    if notification is None or notification.user_id != current_user.id:
-        abort(404)
+    notification = get_or_404(Notification, notification_id, AUTHENTICATED)
     notifications.mark_read(current_user, notification)
     db.session.commit()
     referral = notification.referral
