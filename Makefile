@@ -25,8 +25,12 @@ instance/secret_key:
 	mkdir -p instance
 	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > instance/secret_key
 
-run: install translations instance/secret_key
-	export CASEAPP_ENV=demo SECRET_KEY="$$(cat instance/secret_key)"; \
+instance/keys: $(STAMP)
+	mkdir -p instance
+	umask 077 && $(BIN)/python -c "from caseapp.security.encryption import new_key_file_text as t; print(t(), end='')" > instance/keys
+
+run: install translations instance/secret_key instance/keys
+	export CASEAPP_ENV=demo SECRET_KEY="$$(cat instance/secret_key)" CASEAPP_KEY_FILE="$$(pwd)/instance/keys"; \
 	$(FLASK) db upgrade && \
 	$(FLASK) caseapp seed-demo --if-empty && \
 	$(FLASK) caseapp demo-logins && \

@@ -47,6 +47,18 @@ class Config:
     LOGIN_LOCK_AFTER = int(os.environ.get("CASEAPP_LOGIN_LOCK_AFTER", "5"))
     LOGIN_LOCK_SECONDS = int(os.environ.get("CASEAPP_LOGIN_LOCK_SECONDS", "60"))
     LOGIN_LOCK_MAX_SECONDS = int(os.environ.get("CASEAPP_LOGIN_LOCK_MAX_SECONDS", "3600"))
+    # Exports of personal data (subject access, audit CSV...): at most this many per user ("COUNT/PERIOD").
+    EXPORT_RATE_LIMIT = os.environ.get("CASEAPP_EXPORT_RATE_LIMIT", "20/hour")
+    # Encryption at rest and blind indexes (see security/encryption.py): keys from the environment or a key file.
+    ENCRYPTION_KEYS = os.environ.get("CASEAPP_ENCRYPTION_KEYS")
+    BLIND_INDEX_KEY = os.environ.get("CASEAPP_BLIND_INDEX_KEY")
+    KEY_FILE = os.environ.get("CASEAPP_KEY_FILE")
+    # Second factor: required for these roles, optional for the others.
+    MFA_REQUIRED_ROLES = tuple(role.strip() for role in os.environ.get(
+        "CASEAPP_MFA_REQUIRED_ROLES", "supervisor,dpo,admin").split(",") if role.strip())
+    MFA_ISSUER = os.environ.get("CASEAPP_MFA_ISSUER", "caseapp")
+    # Retention: cases closed longer than this many days are anonymised by `flask caseapp retention run --apply`.
+    RETENTION_DAYS = int(os.environ.get("CASEAPP_RETENTION_DAYS", str(5 * 365)))
 
 
 class DevConfig(Config):
@@ -54,6 +66,7 @@ class DevConfig(Config):
 
     ENV_NAME = "dev"
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    KEY_FILE = os.environ.get("CASEAPP_KEY_FILE", str(INSTANCE / "keys"))  # written by `make run`
 
 
 class TestConfig(Config):
@@ -67,6 +80,10 @@ class TestConfig(Config):
     ARGON2_PARALLELISM = 1
     # The whole suite logs in from 127.0.0.1; tests of the limit itself set a small LOGIN_RATE_LIMIT.
     LOGIN_RATE_LIMIT = "100000/5min"
+    EXPORT_RATE_LIMIT = "100000/hour"
+    # Fixed test keys (never used outside the suite).
+    ENCRYPTION_KEYS = "t1:" + "dGVzdC1lbmNyeXB0aW9uLWtleS0wMDAwMDAwMDAwMDA="
+    BLIND_INDEX_KEY = "dGVzdC1ibGluZC1pbmRleC1rZXktMDAwMDAwMDAwMDA="
 
 
 CONFIGS = {"production": Config, "dev": DevConfig, "demo": DevConfig, "test": TestConfig}

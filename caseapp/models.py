@@ -1,6 +1,6 @@
 """Imports every feature's models so the metadata (and Alembic) sees all tables."""
 from caseapp.audit.models import AuditEvent  # noqa: F401
-from caseapp.auth.models import User, user_service_point  # noqa: F401
+from caseapp.auth.models import RecoveryCode, User, user_service_point  # noqa: F401
 from caseapp.beneficiaries.models import (  # noqa: F401
     Beneficiary,
     BeneficiaryFlag,

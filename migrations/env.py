@@ -1,5 +1,6 @@
 """Alembic environment: runs migrations against the Flask app's engine and metadata."""
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -35,8 +36,28 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     with migrate_extension.db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        with _sqlite_foreign_keys_deferred(connection):
+            with context.begin_transaction():
+                context.run_migrations()
+
+
+@contextmanager
+def _sqlite_foreign_keys_deferred(connection):
+    """SQLite: batch mode rebuilds a table by copy, drop and rename, which foreign_keys=ON forbids for a table
+    other rows point to. Checks are off during the migration (the pragma only works outside a transaction) and
+    the whole database is checked afterwards: a migration that leaves a dangling reference fails."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.dbapi_connection
+    raw.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+        problems = raw.execute("PRAGMA foreign_key_check").fetchall()
+        if problems:
+            raise RuntimeError(f"foreign key violations after migration: {problems[:5]}")
+    finally:
+        raw.execute("PRAGMA foreign_keys = ON")
 
 
 if context.is_offline_mode():

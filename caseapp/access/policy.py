@@ -14,9 +14,11 @@ from flask_login import current_user
 from sqlalchemy import Select, exists, false, select
 from sqlalchemy.orm import aliased
 
+from caseapp.auth.models import User
 from caseapp.beneficiaries.models import Beneficiary, VulnerabilityFlag
 from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, FollowUp, PlanAction, PlanGoal
 from caseapp.extensions import db
+from caseapp.partners.models import Partner
 from caseapp.places.models import ServicePoint
 from caseapp.referrals.models import DirectoryEntry, Notification, Referral
 
@@ -28,12 +30,17 @@ ROLES = ("caseworker", "supervisor", "referral_receiver", "me_officer", "dpo", "
 _CASE_WORK = frozenset({
     "beneficiary.register", "beneficiary.view", "case.list", "case.view", "case.work", "note.edit",
     "household.manage", "flag.view", "referral.view", "referral.create", "referral.submit", "referral.cancel",
-    "referral.record_answer", "directory.view",
+    "referral.record_answer", "directory.view", "consent.manage",
 })
 _RECEIVER_ACTIONS = ("referral.accept", "referral.decline", "referral.start", "referral.complete")
 _SUPERVISION = frozenset({
     "case.assign", "case.close.approve", "case.reopen", "case.transfer.propose", "case.transfer.decide",
     "case.history", "referral.approve", "referral.return", "referral.review",
+    "person.access_log", "person.access_export",
+})
+# The data protection officer works programme-wide on people's rights, never on case contents.
+_DATA_PROTECTION = frozenset({
+    "audit.view", "audit.export", "person.lookup", "person.access_log", "person.access_export", "person.erase",
 })
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -41,7 +48,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "supervisor": _CASE_WORK | _SUPERVISION,
     "referral_receiver": frozenset({"referral.inbox", "referral.view", *_RECEIVER_ACTIONS}),
     "me_officer": frozenset(),
-    "dpo": frozenset({"audit.view"}),
+    "dpo": _DATA_PROTECTION,
     "admin": frozenset({"admin.manage", "directory.view", "directory.manage"}),
 }
 
@@ -110,8 +117,6 @@ def _referral_allowed(user: Any, action: str, referral: Referral) -> bool:
 
 
 def _partner_has_receivers(partner_id: int) -> bool:
-    from caseapp.auth.models import User
-
     return db.session.scalar(select(User.id).where(User.partner_id == partner_id, User.role == "referral_receiver",
                                                    User.active.is_(True)).limit(1)) is not None
 
@@ -147,7 +152,10 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
     if isinstance(obj, VulnerabilityFlag):
         return not obj.restricted or bool(user.restricted_access)
     if isinstance(obj, Beneficiary):
-        return any(_case_in_scope(user, case) for case in obj.cases)
+        # The data protection officer's actions on people (access log, subject access, erasure) reach everyone.
+        return (user.role == "dpo" and action.startswith("person.")) or any(_case_in_scope(user, case) for case in obj.cases)
+    if action == "admin.manage":
+        return isinstance(obj, (User, Partner, ServicePoint))  # administration is programme-wide
     if isinstance(obj, ServicePoint):
         return obj.active and _in_scope(user, obj.partner_id, obj.id)
     return False

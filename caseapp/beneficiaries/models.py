@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from caseapp.extensions import db
 from caseapp.i18n import localized_name
 from caseapp.models_base import utcnow
+from caseapp.security.encryption import Encrypted, SealedText
 
 SEXES = ("F", "M")
 PROFILES = ("returnee", "foreign_migrant", "asylum_seeker", "refugee", "family_member")
@@ -42,7 +43,7 @@ class Beneficiary(db.Model):
     country_returned_from: Mapped[str | None] = mapped_column(String(3))
     arrival_date: Mapped[date | None] = mapped_column(Date)
     phone: Mapped[str | None] = mapped_column(String(32))
-    phone_digits: Mapped[str | None] = mapped_column(String(20), index=True)
+    phone_index: Mapped[str | None] = mapped_column(String(64), index=True)  # blind index of the national digits
     commune_code: Mapped[str] = mapped_column(ForeignKey("commune.code"), index=True)
     languages: Mapped[str] = mapped_column(String(120), default="")
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
@@ -50,6 +51,7 @@ class Beneficiary(db.Model):
     registered_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
     registered_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     registered_at_service_point_id: Mapped[int] = mapped_column(ForeignKey("service_point.id"), index=True)
+    anonymised_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     version: Mapped[int] = mapped_column(default=1)
 
     commune: Mapped["Commune"] = relationship()  # noqa: F821
@@ -85,8 +87,11 @@ class IdentityDocument(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), index=True)
     doc_type: Mapped[str] = mapped_column(String(24))
-    number: Mapped[str] = mapped_column(String(64))
+    row_key: Mapped[str | None] = mapped_column(String(32), unique=True)
+    _number_sealed: Mapped[str] = mapped_column("number", SealedText)  # encrypted at rest
+    number_index: Mapped[str | None] = mapped_column(String(64), index=True)  # blind index for exact lookup
     beneficiary: Mapped[Beneficiary] = relationship(back_populates="documents")
+    number = Encrypted()
 
 
 class VulnerabilityFlag(db.Model):

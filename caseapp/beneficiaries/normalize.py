@@ -44,3 +44,10 @@ def phone_digits(phone: str | None) -> str | None:
             digits = "0" + digits[len(prefix):]
             break
     return digits or None
+
+
+def normalize_document_number(number: str | None) -> str | None:
+    """A document number as compared for lookup: upper case, without spaces, dots, dashes or slashes."""
+    if not number:
+        return None
+    return re.sub(r"[\s./-]", "", number).upper() or None

@@ -12,6 +12,7 @@ from caseapp.beneficiaries.models import (
     CONSENT_METHODS, DOCUMENT_TYPES, PROFILES, SEXES, Beneficiary, BeneficiaryFlag, ConsentRecord,
     IdentityDocument,
 )
+from caseapp.beneficiaries.lookup import document_lookup_index, phone_lookup_index
 from caseapp.beneficiaries.normalize import name_search_key, phone_digits
 from caseapp.cases.models import Case
 from caseapp.cases.services import open_case
@@ -207,12 +208,13 @@ def register_beneficiary(actor, data: RegistrationData, today: date | None = Non
         name_search=name_search_key(data.given_name, data.family_name, data.given_name_alt, data.family_name_alt),
         sex=data.sex, date_of_birth=birth, dob_estimated=data.dob_estimated, nationality=data.nationality,
         profile=data.profile, country_returned_from=data.country_returned_from or None,
-        arrival_date=data.arrival_date, phone=data.phone.strip() or None, phone_digits=phone_digits(data.phone),
+        arrival_date=data.arrival_date, phone=data.phone.strip() or None, phone_index=phone_lookup_index(data.phone),
         commune_code=data.commune_code, languages=",".join(sorted(set(data.languages))),
         registered_by_id=actor.id, registered_at_service_point_id=service_point.id,
     )
     if data.document_type:
-        person.documents.append(IdentityDocument(doc_type=data.document_type, number=data.document_number.strip()))
+        person.documents.append(IdentityDocument(doc_type=data.document_type, number=data.document_number.strip(),
+                                                 number_index=document_lookup_index(data.document_number)))
     person.flags.extend(BeneficiaryFlag(flag_code=code, set_by_id=actor.id) for code in sorted(set(data.flags)))
     person.consents.extend(_consents(data, actor))
     db.session.add(person)

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
+from caseapp.security.encryption import Encrypted, SealedText
 
 CASE_STATUSES = ("registered", "assessment", "plan", "active", "closed", "reopened")
 OPEN_STATUSES = ("registered", "assessment", "plan", "active", "reopened")
@@ -123,13 +124,15 @@ class CaseNote(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     restricted: Mapped[bool] = mapped_column(default=False, index=True)
-    body: Mapped[str] = mapped_column(Text)
+    row_key: Mapped[str | None] = mapped_column(String(32), unique=True)
+    _body_sealed: Mapped[str] = mapped_column("body", SealedText)  # encrypted at rest
     occurred_on: Mapped[date] = mapped_column(Date)
     author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
     author: Mapped["User"] = relationship()  # noqa: F821
     case: Mapped[Case] = relationship()
+    body = Encrypted()
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -14,13 +14,15 @@ from sqlalchemy.orm import contains_eager, joinedload
 from caseapp.access.policy import scope
 from caseapp.audit.service import record
 from caseapp.beneficiaries.flags import allowed_flag_codes
-from caseapp.beneficiaries.models import Beneficiary, BeneficiaryFlag
+from caseapp.beneficiaries.lookup import document_lookup_index, phone_lookup_index
+from caseapp.beneficiaries.models import Beneficiary, BeneficiaryFlag, IdentityDocument
 from caseapp.beneficiaries.normalize import normalize_name, phone_digits
 from caseapp.cases.models import CASE_STATUSES, RISK_LEVELS, Case, CaseNumberCounter, FollowUp
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
 
 CASE_NUMBER_TEXT = re.compile(r"^[A-Za-z]{2,8}-\d{0,4}(-\d{0,5})?$|^[A-Za-z]{2,8}-$")
+DOCUMENT_NUMBER_TEXT = re.compile(r"^(?=.*\d)[A-Za-z0-9 ./-]{4,64}$")  # has a digit: could be a document number
 
 
 def next_case_number(commune_code: str, year: int) -> str:
@@ -78,8 +80,12 @@ def _text_condition(text: str):
     if CASE_NUMBER_TEXT.match(compact):
         conditions.append(Case.number.startswith(compact.upper(), autoescape=True))
     digits = phone_digits(compact)
-    if digits and len(digits) >= 4 and re.fullmatch(r"[+\d\s().-]+", compact):
-        conditions.append(Beneficiary.phone_digits.contains(digits, autoescape=True))
+    if digits and len(digits) >= 6 and re.fullmatch(r"[+\d\s().-]+", compact):
+        # Exact match on the keyed blind index: the phone numbers themselves are never compared in SQL.
+        conditions.append(Beneficiary.phone_index == phone_lookup_index(compact))
+    if DOCUMENT_NUMBER_TEXT.match(compact):
+        conditions.append(exists().where(IdentityDocument.beneficiary_id == Beneficiary.id,
+                                         IdentityDocument.number_index == document_lookup_index(compact)))
     words = normalize_name(compact).split()
     if words:
         conditions.append(and_(*(Beneficiary.name_search.contains(word, autoescape=True) for word in words)))

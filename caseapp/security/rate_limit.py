@@ -1,4 +1,4 @@
-"""Sliding-window rate limiting, used per client IP on POST /login (ASVS 2.2.1).
+"""Sliding-window rate limiting: per client IP on POST /login (ASVS 2.2.1), per user on exports (11.1.4).
 
 The login limit is read from the configuration as "COUNT/PERIOD", e.g. LOGIN_RATE_LIMIT = "20/5min": at most
 20 login attempts per IP address in any 5-minute window. Further attempts get 429 with a Retry-After header
@@ -30,7 +30,7 @@ _UNITS = {unit: seconds for names, seconds in (("s sec secs second seconds", 1),
                                                ("h hour hours", 3600), ("d day days", 86400))
           for unit in names.split()}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
-_EXTENSION_KEY = "caseapp.login_rate_limiter"
+_EXTENSION_PREFIX = "caseapp.rate_limiter."
 
 
 def parse_rate(text: str) -> tuple[int, float]:
@@ -100,16 +100,36 @@ class InProcessRateLimiter:
             return max(1, math.ceil(hits[-self.limit] + self.period - now))
 
 
-def login_limiter(app: Flask | None = None) -> RateLimiter:
-    """The app's limiter for POST /login, built from LOGIN_RATE_LIMIT (rebuilt, empty, when that setting changes)."""
+def configured_limiter(setting: str, app: Flask | None = None) -> RateLimiter:
+    """The app's limiter for the COUNT/PERIOD in config[`setting`] (rebuilt, empty, when that setting changes)."""
     app = app or current_app._get_current_object()
-    spec = app.config["LOGIN_RATE_LIMIT"]
-    installed = app.extensions.get(_EXTENSION_KEY)
+    spec = app.config[setting]
+    installed = app.extensions.get(_EXTENSION_PREFIX + setting)
     if installed is None or installed[0] != spec:
-        installed = app.extensions[_EXTENSION_KEY] = (spec, InProcessRateLimiter(*parse_rate(spec)))
+        installed = app.extensions[_EXTENSION_PREFIX + setting] = (spec, InProcessRateLimiter(*parse_rate(spec)))
     return installed[1]
+
+
+def login_limiter(app: Flask | None = None) -> RateLimiter:
+    """The limiter for POST /login, per client address (LOGIN_RATE_LIMIT)."""
+    return configured_limiter("LOGIN_RATE_LIMIT", app)
+
+
+def export_limiter(app: Flask | None = None) -> RateLimiter:
+    """The limiter for exports of personal data, per user (EXPORT_RATE_LIMIT; ASVS 11.1.4)."""
+    return configured_limiter("EXPORT_RATE_LIMIT", app)
 
 
 def set_login_limiter(app: Flask, limiter: RateLimiter) -> None:
     """Install another limiter (e.g. one with a shared store) for the current LOGIN_RATE_LIMIT setting."""
-    app.extensions[_EXTENSION_KEY] = (app.config["LOGIN_RATE_LIMIT"], limiter)
+    app.extensions[_EXTENSION_PREFIX + "LOGIN_RATE_LIMIT"] = (app.config["LOGIN_RATE_LIMIT"], limiter)
+
+
+def limit_exports(user) -> None:
+    """Count one export of personal data by `user`; 429 with Retry-After once EXPORT_RATE_LIMIT is used up."""
+    from werkzeug.exceptions import TooManyRequests
+
+    limiter = export_limiter()
+    key = f"user:{user.id}"
+    if not limiter.hit(key):
+        raise TooManyRequests(retry_after=limiter.retry_after(key))

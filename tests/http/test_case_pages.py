@@ -324,7 +324,7 @@ def _snapshot(app, case_id: int) -> dict:
             "case": _case(app, case_id),
             "goals": db.session.execute(select(PlanGoal.id, PlanGoal.title, PlanGoal.version)).all(),
             "actions": db.session.execute(select(PlanAction.id, PlanAction.description, PlanAction.status)).all(),
-            "notes": db.session.execute(select(CaseNote.id, CaseNote.body, CaseNote.version)).all(),
+            "notes": db.session.execute(select(CaseNote.id, CaseNote._body_sealed, CaseNote.version)).all(),
             "follow-ups": db.session.execute(select(FollowUp.id, FollowUp.done_at)).all(),
             "transfers": db.session.scalar(select(func.count()).select_from(CaseTransfer)),
         }

@@ -25,6 +25,7 @@ from caseapp.errors import DomainError, EditConflict, NotAllowed, ValidationFail
 from caseapp.extensions import db
 from caseapp.labels import SERVICE_AREA_LABELS
 from caseapp.security.form_tokens import new_form_token
+from caseapp.security.encryption import unseal
 from tests.conftest import valid_registration
 
 TODAY = date(2026, 3, 15)
@@ -233,7 +234,8 @@ def test_a_save_from_an_outdated_page_raises_a_conflict_and_saves_nothing(app_ct
         "risk": db.session.scalar(select(Case.risk_level).where(Case.id == case.id)),
         "goal": db.session.scalar(select(PlanGoal.title).where(PlanGoal.id == goal.id)),
         "action": db.session.scalar(select(PlanAction.status).where(PlanAction.id == action.id)),
-        "note": db.session.scalar(select(CaseNote.body).where(CaseNote.id == note.id)),
+        "note": unseal(db.session.scalar(select(CaseNote._body_sealed).where(CaseNote.id == note.id)),
+                       f"case_note.body:{note.row_key}"),
     }
     assert stored == {"need_avrr": "Passport renewal", "risk": "low", "goal": "Renew the passport",
                       "action": "in_progress", "note": "First visit, at home"}

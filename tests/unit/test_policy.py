@@ -50,7 +50,13 @@ EXPECTED_HOLDERS = {
     "directory.view": {"caseworker", "supervisor", "admin"},
     "directory.manage": {"admin"},
     "audit.view": {"dpo"},
+    "audit.export": {"dpo"},
     "admin.manage": {"admin"},
+    "consent.manage": {"caseworker", "supervisor"},
+    "person.lookup": {"dpo"},
+    "person.access_log": {"supervisor", "dpo"},
+    "person.access_export": {"supervisor", "dpo"},
+    "person.erase": {"dpo"},
 }
 CASE_ACTIONS = ("beneficiary.view", "case.view")
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from caseapp.audit.models import AuditEvent
 from caseapp.auth.models import User
+from caseapp.beneficiaries.lookup import phone_lookup_index
 from caseapp.beneficiaries.models import (
     Beneficiary, BeneficiaryFlag, ConsentRecord, IdentityDocument,
 )
@@ -62,7 +63,7 @@ def test_registration_saves_person_case_consents_and_audit(app_ctx, world):
     assert (saved.given_name, saved.family_name) == ("Yasmina", "Benkirane")
     assert saved.registered_by_id == actor_id
     assert saved.registered_at_service_point_id == world.service_points["A-OUJ"]
-    assert saved.phone == "+212 661 22 33 44" and saved.phone_digits == "0661223344"
+    assert saved.phone == "+212 661 22 33 44" and saved.phone_index == phone_lookup_index("0661223344")
     assert saved.languages == "ar,fr"
     assert [(d.doc_type, d.number) for d in saved.documents] == [("passport", "ZX998877")]
     assert [f.flag_code for f in saved.flags] == ["homeless"]
