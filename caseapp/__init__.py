@@ -57,21 +57,25 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from caseapp.admin.views import bp as admin_bp
+    from caseapp.audit.views import bp as audit_bp
     from caseapp.auth.views import bp as auth_bp
     from caseapp.beneficiaries.views import bp as beneficiaries_bp
     from caseapp.cases.views import bp as cases_bp
     from caseapp.cases.work_views import bp as casework_bp
     from caseapp.home.views import bp as home_bp
     from caseapp.referrals.directory_views import bp as directory_bp
+    from caseapp.privacy.views import bp as privacy_bp
     from caseapp.referrals.views import bp as referrals_bp
 
-    for blueprint in (home_bp, auth_bp, beneficiaries_bp, cases_bp, casework_bp, referrals_bp, directory_bp):
+    for blueprint in (home_bp, auth_bp, beneficiaries_bp, cases_bp, casework_bp, referrals_bp, directory_bp,
+                      admin_bp, audit_bp, privacy_bp):
         app.register_blueprint(blueprint)
 
 
 def _register_hooks(app: Flask) -> None:
     from caseapp.access.policy import enforce_route_permission, template_can
-    from caseapp.auth.session import enforce_absolute_timeout
+    from caseapp.auth.session import enforce_absolute_timeout, enforce_account_setup
     from caseapp.errors import init_errors
     from caseapp.i18n import LANGUAGES, current_language, text_direction
     from caseapp.security.headers import init_headers
@@ -80,6 +84,7 @@ def _register_hooks(app: Flask) -> None:
 
     app.before_request(enforce_absolute_timeout)
     app.before_request(enforce_route_permission)
+    app.before_request(enforce_account_setup)
     init_headers(app)
     login_limiter(app)  # a malformed LOGIN_RATE_LIMIT stops the start, not the first login
     init_errors(app)

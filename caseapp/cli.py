@@ -1,4 +1,5 @@
-"""`flask caseapp ...` commands: load-reference, seed-demo, create-admin, demo-logins, audit verify."""
+"""`flask caseapp ...` commands: load-reference, seed-demo, create-admin, demo-logins, audit verify; keys and retention
+sub-groups live with their features."""
 import os
 from pathlib import Path
 
@@ -111,5 +112,10 @@ def audit_verify_command():
 
 
 def register_cli(app: Flask) -> None:
-    """Attach the command group to the app."""
+    """Attach the command group (and its feature sub-groups) to the app."""
+    from caseapp.privacy.cli import retention_cli
+    from caseapp.security.keys_cli import keys_cli
+
+    caseapp_cli.add_command(retention_cli)
+    caseapp_cli.add_command(keys_cli)
     app.cli.add_command(caseapp_cli)

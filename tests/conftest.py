@@ -1,11 +1,15 @@
 """Fixtures: the app on a real database (SQLite, or PostgreSQL when asked), clean tables, users per role."""
+import base64
+import hashlib
 import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
+from urllib.parse import urlsplit
 
 import flask_migrate
+import pyotp
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -169,6 +173,8 @@ def world(app) -> World:
             user = create_user(None, username=result.username(key), full_name=key.replace("_", " ").title(),
                                password=PASSWORD, role=role, partner=partners[partner],
                                service_points=[points[c] for c in codes], restricted_access=restricted)
+            if role in app.config["MFA_REQUIRED_ROLES"]:
+                give_second_factor(user)
             result.users[key] = user.id
         result.partners = {code: partner.id for code, partner in partners.items()}
         result.service_points = {code: point.id for code, point in points.items()}
@@ -219,10 +225,41 @@ def csrf_token(client, path: str = "/login") -> str:
     return match.group(1)
 
 
+def totp_secret_of(username: str) -> str:
+    """The authenticator secret the `world` fixture gives a user who needs a second factor."""
+    return base64.b32encode(hashlib.sha256(username.encode()).digest()[:20]).decode()
+
+
+def give_second_factor(user) -> None:
+    """Turn the second factor on for `user` as enrolment would, with the known secret of `totp_secret_of`."""
+    user.totp_secret = totp_secret_of(user.username)
+    user.mfa_enabled_at = datetime.now(timezone.utc)
+
+
+def current_totp_code(app, username: str) -> str:
+    """A valid code for `username` now, after clearing the replay guard so one test can log in several times.
+
+    The refusal of a replayed code has its own tests (tests/http/test_mfa.py), which do not use this helper.
+    """
+    from sqlalchemy import update
+
+    from caseapp.auth.models import User
+
+    with app.app_context():
+        db.session.execute(update(User).where(User.username == username).values(totp_last_step=None))
+        db.session.commit()
+    return pyotp.TOTP(totp_secret_of(username)).now()
+
+
 def login(client, username: str, password: str = PASSWORD):
-    """Log in through the real form (with its CSRF token); returns the response."""
+    """Log in through the real forms (password, then the authenticator code when asked); returns the last response."""
     token = csrf_token(client, "/login")
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    response = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    if response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login/code":
+        token = csrf_token(client, "/login/code")
+        response = client.post("/login/code", data={"code": current_totp_code(client.application, username),
+                                                            "csrf_token": token})
+    return response
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Login form."""
+"""Login, second-factor, password and account-security forms."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -20,3 +20,16 @@ class PasswordChangeForm(FlaskForm):
     new_password = PasswordField(_l("New password"), validators=[DataRequired(_l("Enter the new password.")),
                                                                  Length(max=200)])
     confirm_password = PasswordField(_l("New password, again"), validators=[DataRequired(_l("Enter the new password."))])
+
+
+class SecondFactorForm(FlaskForm):
+    """The 6-digit code of the authenticator app, or a recovery code."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(_l("Enter the code.")), Length(max=32)])
+
+
+class PasswordConfirmForm(FlaskForm):
+    """The current password, to confirm a sensitive change to one's own account."""
+
+    password = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your password.")),
+                                                                 Length(max=128)])

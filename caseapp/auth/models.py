@@ -40,7 +40,7 @@ class User(UserMixin, db.Model):
     # Second factor (TOTP): the secret is encrypted at rest; the last accepted time step refuses a replayed code.
     row_key: Mapped[str | None] = mapped_column(String(32), unique=True)
     _totp_secret_sealed: Mapped[str | None] = mapped_column("totp_secret", SealedText)
-    _totp_pending_sealed: Mapped[str | None] = mapped_column("totp_pending_secret", SealedText)
+    _totp_pending_secret_sealed: Mapped[str | None] = mapped_column("totp_pending_secret", SealedText)
     totp_last_step: Mapped[int | None] = mapped_column()
     mfa_enabled_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     totp_secret = Encrypted()

@@ -57,8 +57,10 @@ def _register_failure(user: User, now: datetime) -> None:
 def authenticate(username: str, password: str, now: datetime | None = None) -> User | None:
     """Return the active user whose password matches, auditing the outcome either way.
 
-    `now` (UTC) is for tests of the lock; it defaults to the current time. Neither the password nor the
-    typed username is ever written to the audit trail.
+    For an account with a second factor the login is not complete yet: the caller asks for the code and
+    calls `verify_second_factor`; the failure count is only reset once both factors passed, so a known
+    password does not give unlimited guesses at codes. `now` (UTC) is for tests of the lock. Neither the
+    password nor the typed username is ever written to the audit trail.
     """
     now = now or utcnow()
     user = db.session.scalars(select(User).where(func.lower(User.username) == username.strip().lower())).first()
@@ -72,11 +74,34 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> U
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    if user.mfa_enabled:
+        record(user, "login.password_ok", user, second_factor="pending")
+    else:
+        _complete_login(user, "password")
+    return user
+
+
+def _complete_login(user: User, method: str) -> None:
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = utcnow()
-    record(user, "login.ok", user)
-    return user
+    record(user, "login.ok", user, method=method)
+
+
+def verify_second_factor(user: User, code: str, now: datetime | None = None) -> bool:
+    """Finish a login with a TOTP or recovery code; wrong and replayed codes count as failed logins."""
+    from caseapp.auth.mfa import check_second_factor
+
+    now = now or utcnow()
+    if not user.active or is_locked(user, now):
+        record(user, "login.locked" if user.active else "login.failed", user, reason="second_factor")
+        return False
+    outcome = check_second_factor(user, code, now.timestamp())
+    if outcome in ("totp", "recovery"):
+        _complete_login(user, outcome)
+        return True
+    _register_failure(user, now)
+    return False
 
 
 def end_session(user: User) -> None:
@@ -118,10 +143,19 @@ def change_password(actor: User, current: str, new: str, confirm: str) -> None:
         errors["current_password"] = [_("The current password is wrong.")]
     if problems := password_problems(new, username=actor.username, full_name=actor.full_name):
         errors["new_password"] = problems
+    elif new == current:
+        errors["new_password"] = [_("Choose a password other than the current one.")]
     elif new != confirm:
         errors["confirm_password"] = [_("The two new passwords differ.")]
     if errors:
         raise ValidationFailed(errors)
     actor.password_hash = hash_password(new)
     actor.session_version += 1
+    actor.must_change_password = False
     record(actor, "user.password_change", actor, fields=["password_hash", "session_version"])
+
+
+def log_out_everywhere(actor: User) -> None:
+    """End every session of the actor, this one included (the session version changes)."""
+    actor.session_version += 1
+    record(actor, "user.logout_everywhere", actor, fields=["session_version"])

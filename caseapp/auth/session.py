@@ -1,13 +1,17 @@
 """Session identity: user loading with a revocable session version, and the absolute timeout."""
 from datetime import datetime, timedelta, timezone
 
-from flask import session
+from flask import redirect, request, session, url_for
 from flask_login import LoginManager, current_user, logout_user
 from flask_babel import lazy_gettext as _l
 
 from caseapp.extensions import db
 
 ABSOLUTE_SESSION_LIFETIME = timedelta(hours=12)
+SECOND_FACTOR_WAIT = timedelta(minutes=5)
+# What a user who must first change their password or set up a second factor may still open.
+_SETUP_ENDPOINTS = frozenset({"auth.change_password", "auth.mfa_setup", "auth.logout", "home.set_language",
+                              "home.health", "static"})
 
 
 def init_login_manager(login_manager: LoginManager) -> None:
@@ -56,4 +60,40 @@ def enforce_absolute_timeout():
     if started is None or datetime.fromisoformat(started) + ABSOLUTE_SESSION_LIFETIME < datetime.now(timezone.utc):
         logout_user()
         session.clear()
+    return None
+
+
+def begin_pending_login(user, next_url: str | None) -> None:
+    """The password was right and a second factor is due: remember who, for a few minutes, in a fresh session."""
+    reset_session()
+    session["pending_login"] = {"user": user.id, "version": user.session_version, "next": next_url,
+                                "at": datetime.now(timezone.utc).isoformat()}
+
+
+def pending_login():
+    """(user, next URL) of the login waiting for its second factor, or (None, None) when none or expired."""
+    from caseapp.auth.models import User
+
+    pending = session.get("pending_login")
+    if not isinstance(pending, dict):
+        return None, None
+    started = datetime.fromisoformat(pending["at"])
+    user = db.session.get(User, pending["user"])
+    if (started + SECOND_FACTOR_WAIT < datetime.now(timezone.utc) or user is None or not user.active
+            or user.session_version != pending["version"]):
+        session.pop("pending_login", None)
+        return None, None
+    return user, pending.get("next")
+
+
+def enforce_account_setup():
+    """before_request hook: a temporary password must be changed, and a required second factor set up, first."""
+    if not current_user.is_authenticated or request.endpoint in _SETUP_ENDPOINTS:
+        return None
+    from caseapp.auth.mfa import mfa_required
+
+    if current_user.must_change_password:
+        return redirect(url_for("auth.change_password"))
+    if mfa_required(current_user) and not current_user.mfa_enabled:
+        return redirect(url_for("auth.mfa_setup"))
     return None

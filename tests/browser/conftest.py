@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, current_totp_code
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -26,6 +26,7 @@ AXE_SCRIPT = HERE / "vendor" / "axe.min.js"
 SCREENSHOTS = HERE / "screenshots"
 BLOCKING_IMPACTS = {"serious", "critical"}
 TIMEOUT_MS = 10_000
+_served_app = []  # the app behind live_server, for log_in's second factor
 
 
 def _in_ci() -> bool:
@@ -39,6 +40,7 @@ def live_server(app):
     previous_level = werkzeug_log.level
     werkzeug_log.setLevel(logging.WARNING)  # no access log line per request
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    _served_app[:] = [app]
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
@@ -125,6 +127,9 @@ def log_in(page, username: str, password: str = PASSWORD) -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     submit(page, "main form button[type=submit]")
+    if page.url.split("?")[0].endswith("/login/code"):  # a role with a second factor: type the app's code
+        page.fill("input[name=code]", current_totp_code(_served_app[0], username))
+        submit(page, "main form button[type=submit]")
     assert not page.url.split("?")[0].endswith("/login"), f"login as {username} failed: still on {page.url}"
 
 

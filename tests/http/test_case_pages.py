@@ -15,7 +15,7 @@ from caseapp.auth.models import User
 from caseapp.beneficiaries.models import Beneficiary, VulnerabilityFlag
 from caseapp.cases.models import Case, CaseNote, CaseTransfer, FollowUp, PlanAction, PlanGoal
 from caseapp.extensions import db
-from tests.conftest import NON_CASE_USERS, PASSWORD, csrf_token
+from tests.conftest import NON_CASE_USERS, PASSWORD, csrf_token, give_second_factor, login
 
 TODAY = date.today()
 PSY_TEXT = "Souvenirs de la traversée, cauchemars 7Q2XK"
@@ -269,14 +269,12 @@ def test_history_hides_restricted_entries_from_a_supervisor_without_restricted_a
     from caseapp.partners.models import Partner
 
     with app.app_context():
-        create_user(None, username="supervisor.plain", full_name="Supervisor Plain", password=PASSWORD,
-                    role="supervisor", partner=db.session.get(Partner, world.partners["A"]), service_points=[],
-                    restricted_access=False)
+        give_second_factor(create_user(
+            None, username="supervisor.plain", full_name="Supervisor Plain", password=PASSWORD, role="supervisor",
+            partner=db.session.get(Partner, world.partners["A"]), service_points=[], restricted_access=False))
         db.session.commit()
     client = app.test_client()
-    token = csrf_token(client, "/login")
-    assert client.post("/login", data={"username": "supervisor.plain", "password": PASSWORD,
-                                       "csrf_token": token}).status_code == 302
+    assert login(client, "supervisor.plain").status_code == 302
     page = html.unescape(_body(client.get(f"/cases/{restricted_case['case']}")))
     assert 'id="history"' in page, "a supervisor sees the case history"
     history = page[page.index('id="history"'):]

@@ -13,7 +13,7 @@ from caseapp.access.policy import PERMISSIONS, PUBLIC, declared_permission, requ
 from caseapp.extensions import db
 from tests.conftest import csrf_token, login
 
-PUBLIC_ENDPOINTS = {"auth.login", "home.set_language", "home.health", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.second_factor", "home.set_language", "home.health", "static"}
 
 
 def _rules(app):

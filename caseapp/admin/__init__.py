@@ -1,0 +1,1 @@
+"""Administration: partners, service points and user accounts (admin role only; never case contents)."""
