@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test install translations extract-messages clean
+.PHONY: run test demo-code install translations extract-messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ instance/secret_key:
 
 instance/keys: $(STAMP)
 	mkdir -p instance
-	umask 077 && $(BIN)/python -c "from caseapp.security.encryption import new_key_file_text as t; print(t(), end='')" > instance/keys
+	umask 077 && $(BIN)/python -m caseapp.security.encryption > instance/keys
 
 run: install translations instance/secret_key instance/keys
 	export CASEAPP_ENV=demo SECRET_KEY="$$(cat instance/secret_key)" CASEAPP_KEY_FILE="$$(pwd)/instance/keys"; \
@@ -36,6 +36,10 @@ run: install translations instance/secret_key instance/keys
 	$(FLASK) caseapp demo-logins && \
 	echo "Open http://127.0.0.1:5000 (Ctrl+C stops the server)" && \
 	$(BIN)/gunicorn --bind 127.0.0.1:5000 --workers 2 --access-logfile - wsgi:app
+
+demo-code: install instance/secret_key instance/keys
+	@CASEAPP_ENV=demo SECRET_KEY="$$(cat instance/secret_key)" CASEAPP_KEY_FILE="$$(pwd)/instance/keys" \
+		$(FLASK) caseapp demo-code "$(ACCOUNT)"
 
 test: install translations
 	$(BIN)/python -m pytest

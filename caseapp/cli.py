@@ -43,7 +43,8 @@ def seed_demo_command(people: int, if_empty: bool):
         raise click.ClickException("The database already has users; seed-demo only runs on an empty database.")
     accounts = seed_demo(people)
     db.session.commit()
-    lines = [f"{username:18} {password:20} {user.role}" for username, (user, password) in accounts.items()]
+    lines = [f"{username:18} {password:20} {user.role:18} {'two-step login' if user.mfa_enabled else ''}".rstrip()
+             for username, (user, password) in accounts.items()]
     path = _logins_file()
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.chmod(path, 0o600)
@@ -57,6 +58,23 @@ def demo_logins_command():
     path = _logins_file()
     if path.exists():
         click.echo(f"Demo logins (username, password, role):\n{path.read_text(encoding='utf-8')}")
+        click.echo("Accounts with two-step login ask for a code: `make demo-code ACCOUNT=<username>` prints it.")
+
+
+@caseapp_cli.command("demo-code")
+@click.argument("username")
+def demo_code_command(username: str):
+    """Print the current second-factor code of a demo account (dev and demo only: stands in for the phone)."""
+    import pyotp
+
+    from caseapp.auth.models import User
+
+    if current_app.config["ENV_NAME"] not in ("dev", "demo"):
+        raise click.ClickException("demo-code only works on a development or demo installation.")
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or user.totp_secret is None:
+        raise click.ClickException(f"{username}: no such account with two-step login.")
+    click.echo(pyotp.TOTP(user.totp_secret).now())
 
 
 @caseapp_cli.command("create-admin")

@@ -3,10 +3,14 @@ import random
 import secrets
 from datetime import date, timedelta
 
+import pyotp
+
+from caseapp.auth.mfa import mfa_required
 from caseapp.auth.services import create_user
 from caseapp.beneficiaries.services import RegistrationData, register_beneficiary
 from caseapp.extensions import db
 from caseapp.labels import SPOKEN_LANGUAGE_LABELS
+from caseapp.models_base import utcnow
 from caseapp.partners.models import Partner
 from caseapp.places.loader import load_partners, load_reference_data
 from caseapp.places.models import Commune, ServicePoint
@@ -96,6 +100,9 @@ def create_demo_accounts(partners: dict[str, Partner]) -> dict[str, tuple]:
         password = secrets.token_urlsafe(12)
         user = create_user(None, username=username, full_name=full_name, password=password, role=role,
                            partner=partner, service_points=points, restricted_access=restricted)
+        if mfa_required(user):  # enrolled already, so the demo needs no phone: `make demo-code` gives the codes
+            user.totp_secret = pyotp.random_base32()
+            user.mfa_enabled_at = utcnow()
         accounts[username] = (user, password)
     return accounts
 

@@ -103,7 +103,7 @@ def keyring_from_config(config) -> Keyring:
         index_key = index_key or values.get("BLIND_INDEX_KEY")
     if not encryption_keys or not index_key:
         raise RuntimeError("Encryption keys are missing: set CASEAPP_ENCRYPTION_KEYS and CASEAPP_BLIND_INDEX_KEY "
-                           "(or CASEAPP_KEY_FILE); `flask caseapp keys new` prints a fresh set.")
+                           "(or CASEAPP_KEY_FILE); `python -m caseapp.security.encryption` prints a fresh key file.")
     return parse_keyring(encryption_keys, index_key)
 
 
@@ -156,6 +156,20 @@ def blind_index(value: str | None, purpose: str, ring: Keyring | None = None) ->
     return hmac.new(ring.blind_index_key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
+def is_sealed(value: object) -> bool:
+    """Whether `value` has the shape of an envelope: a short alphanumeric key id, then base64 of nonce + data + tag."""
+    if not isinstance(value, str):
+        return False
+    key_id, sep, encoded = value.partition(":")
+    if not sep or not key_id.isalnum() or len(key_id) > 16:
+        return False
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) >= _NONCE_BYTES + 16
+
+
 class SealedText(TypeDecorator):
     """Column type holding AES-GCM envelopes only: binding anything that is not a sealed value is refused."""
 
@@ -163,7 +177,7 @@ class SealedText(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is not None and not (isinstance(value, str) and ":" in value and key_id_of(value).isalnum()):
+        if value is not None and not is_sealed(value):
             raise TypeError("a SealedText column only stores values made by seal()")
         return value
 
@@ -201,3 +215,7 @@ class Encrypted:
         setattr(obj, self.column_attr, seal(unseal(token, self.associated_data(obj), ring),
                                             self.associated_data(obj), ring))
         return True
+
+
+if __name__ == "__main__":  # `python -m caseapp.security.encryption > keyfile`: a fresh key file, before any app exists
+    print(new_key_file_text(), end="")

@@ -1,18 +1,10 @@
-"""`flask caseapp keys new|rotate|status`: encryption keys from the command line."""
+"""`flask caseapp keys status|rotate`: encryption keys from the command line (a new key file: see encryption.py)."""
 import click
 from flask.cli import AppGroup
 
 from caseapp.extensions import db
 
-keys_cli = AppGroup("keys", help="Encryption keys: new, status, rotate.")
-
-
-@keys_cli.command("new")
-def keys_new_command():
-    """Print a fresh key file (one encryption key, one blind-index key); nothing is stored."""
-    from caseapp.security.encryption import new_key_file_text
-
-    click.echo(new_key_file_text(), nl=False)
+keys_cli = AppGroup("keys", help="Encryption keys: status, rotate.")
 
 
 @keys_cli.command("status")

@@ -10,7 +10,8 @@ from alembic import op
 import sqlalchemy as sa
 from flask import current_app
 
-from caseapp.beneficiaries.normalize import normalize_document_number, phone_digits
+from caseapp.beneficiaries.lookup import lookup_phone_digits
+from caseapp.beneficiaries.normalize import normalize_document_number
 from caseapp.security.encryption import blind_index, keyring_from_config, new_row_key, seal
 
 
@@ -76,7 +77,7 @@ def _seal_existing_rows():
     ring = keyring_from_config(current_app.config)
     for row in bind.execute(sa.text("SELECT id, phone FROM beneficiary WHERE phone IS NOT NULL")).all():
         bind.execute(sa.text("UPDATE beneficiary SET phone_index = :index WHERE id = :id"),
-                     {"index": blind_index(phone_digits(row.phone), "phone", ring), "id": row.id})
+                     {"index": blind_index(lookup_phone_digits(row.phone), "phone", ring), "id": row.id})
     for table, column in (("identity_document", "number"), ("case_note", "body")):
         for row in bind.execute(sa.text(f"SELECT id, {column} AS value FROM {table}")).all():
             row_key = new_row_key()
