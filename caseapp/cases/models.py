@@ -184,11 +184,14 @@ class ChangeRecord(db.Model):
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[int] = mapped_column()
     action: Mapped[str] = mapped_column(String(40))
-    changes: Mapped[str] = mapped_column(Text, default="{}")
+    row_key: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # Old → new values (JSON) can hold what a note or an assessment said: encrypted at rest like the records.
+    _changes_sealed: Mapped[str] = mapped_column("changes", SealedText)
     restricted: Mapped[bool] = mapped_column(default=False)
     actor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     changed_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
     actor: Mapped["User"] = relationship()  # noqa: F821
+    changes = Encrypted()
 
 
 class CaseNumberCounter(db.Model):
