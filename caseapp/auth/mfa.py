@@ -10,12 +10,13 @@ import hashlib
 import hmac
 import secrets
 import time
+import unicodedata
 
 import pyotp
 import segno
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 
 from caseapp.audit.service import record
 from caseapp.auth.models import RecoveryCode, User
@@ -43,7 +44,14 @@ def _hash_recovery_code(code: str) -> str:
 
 
 def _normalise(code: str) -> str:
-    return "".join(code.split()).replace("-", "").lower()
+    """Without spaces and dashes, in lower case, with any script's digits (Arabic-Indic...) as ASCII digits."""
+    compact = "".join(code.split()).replace("-", "").lower()
+    return "".join(str(unicodedata.decimal(char)) if unicodedata.decimal(char, None) is not None else char
+                   for char in compact)
+
+
+def _is_totp_code(code: str) -> bool:
+    return len(code) == 6 and code.isascii() and code.isdigit()
 
 
 def begin_enrolment(actor: User) -> str:
@@ -90,7 +98,7 @@ def confirm_enrolment(actor: User, code: str, now: float | None = None) -> list[
     code = _normalise(code or "")
     if actor.totp_pending_secret is None:
         raise ValidationFailed({"code": [_("Start again: the set-up has expired.")]})
-    step = _matching_step(actor.totp_pending_secret, code, now) if code.isdigit() and len(code) == 6 else None
+    step = _matching_step(actor.totp_pending_secret, code, now) if _is_totp_code(code) else None
     if step is None:
         record(actor, "mfa.enrolment_failed", actor)
         raise ValidationFailed({"code": [_("This code does not match. Check the time on your phone and type the "
@@ -99,7 +107,8 @@ def confirm_enrolment(actor: User, code: str, now: float | None = None) -> list[
     actor.totp_pending_secret = None
     actor.totp_last_step = step
     actor.mfa_enabled_at = utcnow()
-    record(actor, "mfa.enable", actor, fields=["totp_secret", "mfa_enabled_at"])
+    actor.session_version += 1  # sessions opened with the password alone end; the caller starts a fresh one
+    record(actor, "mfa.enable", actor, fields=["totp_secret", "mfa_enabled_at", "session_version"])
     return new_recovery_codes(actor)
 
 
@@ -109,20 +118,24 @@ def check_second_factor(user: User, code: str, now: float | None = None) -> str:
     Audits the refusals; the caller audits the successful login and counts failures.
     """
     code = _normalise(code or "")
-    if code.isdigit() and len(code) == 6 and user.totp_secret is not None:
+    if _is_totp_code(code) and user.totp_secret is not None:
         step = _matching_step(user.totp_secret, code, now)
         if step is not None:
-            if user.totp_last_step is not None and step <= user.totp_last_step:
+            # One conditional UPDATE: of two requests racing with the same code, only one moves the step on.
+            moved = db.session.execute(
+                update(User).where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+                .values(totp_last_step=step)).rowcount
+            if not moved:
                 record(user, "login.mfa_reused", user)
                 return "reused"
-            user.totp_last_step = step
             return "totp"
     elif len(code) == 10:
-        stored = db.session.scalars(select(RecoveryCode).where(
+        stored_id = db.session.scalar(select(RecoveryCode.id).where(
             RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None),
-            RecoveryCode.code_hash == _hash_recovery_code(code))).first()
-        if stored is not None:
-            stored.used_at = utcnow()
+            RecoveryCode.code_hash == _hash_recovery_code(code)))
+        if stored_id is not None and db.session.execute(
+                update(RecoveryCode).where(RecoveryCode.id == stored_id, RecoveryCode.used_at.is_(None))
+                .values(used_at=utcnow())).rowcount:
             record(user, "mfa.recovery_code_used", user)
             return "recovery"
     record(user, "login.mfa_failed", user)

@@ -9,9 +9,10 @@ from caseapp.extensions import db
 
 ABSOLUTE_SESSION_LIFETIME = timedelta(hours=12)
 SECOND_FACTOR_WAIT = timedelta(minutes=5)
-# What a user who must first change their password or set up a second factor may still open.
-_SETUP_ENDPOINTS = frozenset({"auth.change_password", "auth.mfa_setup", "auth.logout", "home.set_language",
-                              "home.health", "static"})
+# What a user who must first change their password, then set up a second factor, may still open.
+_PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "home.set_language", "home.health",
+                                        "static"})
+_SETUP_ENDPOINTS = _PASSWORD_CHANGE_ENDPOINTS | {"auth.mfa_setup"}
 
 
 def init_login_manager(login_manager: LoginManager) -> None:
@@ -88,12 +89,12 @@ def pending_login():
 
 def enforce_account_setup():
     """before_request hook: a temporary password must be changed, and a required second factor set up, first."""
-    if not current_user.is_authenticated or request.endpoint in _SETUP_ENDPOINTS:
+    if not current_user.is_authenticated or request.endpoint in _PASSWORD_CHANGE_ENDPOINTS:
         return None
     from caseapp.auth.mfa import mfa_required
 
     if current_user.must_change_password:
         return redirect(url_for("auth.change_password"))
-    if mfa_required(current_user) and not current_user.mfa_enabled:
+    if request.endpoint not in _SETUP_ENDPOINTS and mfa_required(current_user) and not current_user.mfa_enabled:
         return redirect(url_for("auth.mfa_setup"))
     return None

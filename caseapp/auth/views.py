@@ -130,6 +130,7 @@ def mfa_setup():
             show_refusal(form, failure)
         else:
             db.session.commit()
+            start_session(current_user._get_current_object())  # other sessions, opened without a code, are over
             flash(_("Two-step login is on."), "success")
             return render_template("auth/recovery_codes.html", codes=codes)
     elif current_user.totp_pending_secret is None or request.method == "GET" and request.args.get("restart"):
