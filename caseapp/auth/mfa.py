@@ -155,10 +155,12 @@ def disable_mfa(actor: User) -> None:
     record(actor, "mfa.disable", actor, fields=["totp_secret", "mfa_enabled_at"])
 
 
-def clear_second_factor(user: User) -> None:
-    """Forget the user's secret, pending secret, replay guard and recovery codes (not audited here)."""
+def clear_second_factor(user: User) -> int:
+    """Forget the user's secret, pending secret, replay guard and recovery codes (not audited here).
+
+    Returns how many recovery codes were removed."""
     user.totp_secret = None
     user.totp_pending_secret = None
     user.totp_last_step = None
     user.mfa_enabled_at = None
-    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    return db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id)).rowcount
