@@ -1,6 +1,7 @@
-"""Form pieces shared by the features: options, checkbox lists, create and edit form bases."""
+"""Form pieces shared by the features: options, checkbox lists, record ids, the form bases."""
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectChoice, SelectMultipleField
+from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
@@ -19,7 +20,52 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class CreateForm(FlaskForm):
+# Ids posted by a form must fit an INTEGER column: a larger number is refused before it reaches SQL (SQLite
+# cannot even bind one above 2**63 - 1).
+MAX_RECORD_ID = 2**31 - 1
+
+
+def record_id(value) -> int:
+    """`coerce=` of fields that post a record id: an int an INTEGER column can hold, else ValueError."""
+    number = int(value)
+    if not -MAX_RECORD_ID <= number <= MAX_RECORD_ID:
+        raise ValueError("record id out of range")
+    return number
+
+
+def _without_nul(value):
+    """Drop NUL characters: no one types them, and PostgreSQL refuses them in text columns and parameters."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
+
+
+class IdSelectField(SelectField):
+    """A list of records, posted as their ids."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, coerce=record_id, invalid_value_message=_("Choose an item from the list."), **kwargs)
+
+
+class IdCheckboxField(MultiCheckboxField):
+    """Checkboxes of records, posted as their ids."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, coerce=record_id, invalid_value_message=_("Choose an item from the list."), **kwargs)
+
+
+class AppForm(FlaskForm):
+    """Base of every form of the app: NUL characters are dropped from every posted value."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            options["filters"] = (*unbound_field.kwargs.get("filters", ()), _without_nul)
+            return unbound_field.bind(form=form, **options)
+
+
+class CreateForm(AppForm):
     """A form that creates a record: carries a one-time token so a double post creates one record."""
 
     form_token = HiddenField()
@@ -30,7 +76,7 @@ class CreateForm(FlaskForm):
             self.form_token.data = new_form_token()
 
 
-class EditForm(FlaskForm):
+class EditForm(AppForm):
     """A form that changes a record: carries the version it was loaded at, to detect a concurrent save."""
 
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])

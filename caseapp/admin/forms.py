@@ -1,9 +1,8 @@
 """Administration forms; choices that depend on data are filled in by the views, the services validate."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 
-from caseapp.forms_common import CreateForm, MultiCheckboxField, choices
+from caseapp.forms_common import AppForm, CreateForm, MultiCheckboxField, choices
 from caseapp.i18n import LANGUAGES
 from caseapp.labels import ROLE_LABELS
 
@@ -24,7 +23,7 @@ def _int_or_none(value):
         return None
 
 
-class PartnerFields(FlaskForm):
+class PartnerFields(AppForm):
     """A partner organisation."""
 
     code = StringField(_l("Code"), render_kw={"autocomplete": "off", "dir": "ltr"})
@@ -41,7 +40,7 @@ class PartnerEditForm(PartnerFields):
     """Change a partner."""
 
 
-class ServicePointFields(FlaskForm):
+class ServicePointFields(AppForm):
     """A service point of a partner in a commune."""
 
     code = StringField(_l("Code"), render_kw={"autocomplete": "off", "dir": "ltr"})
@@ -59,7 +58,7 @@ class ServicePointEditForm(ServicePointFields):
     """Change a service point."""
 
 
-class UserFields(FlaskForm):
+class UserFields(AppForm):
     """What an administrator sets on an account (the username only at creation)."""
 
     full_name = StringField(_l("Full name"), render_kw={"dir": "auto", "autocomplete": "off"})
@@ -82,7 +81,7 @@ class UserEditForm(UserFields):
     """Change an account (never its username, state or password: those have their own actions)."""
 
 
-class UserFilterForm(FlaskForm):
+class UserFilterForm(AppForm):
     """Filter the account list by partner and role (GET, no token)."""
 
     class Meta:

@@ -6,7 +6,6 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
@@ -21,7 +20,7 @@ from caseapp.audit.queries import (
 from caseapp.beneficiaries.models import Beneficiary
 from caseapp.cases.models import Case
 from caseapp.extensions import db
-from caseapp.forms_common import choices
+from caseapp.forms_common import AppForm, choices
 from caseapp.models_base import utcnow
 from caseapp.partners.models import Partner
 from caseapp.security.rate_limit import limit_exports
@@ -98,7 +97,7 @@ def _iso_date(form, field) -> None:
         raise ValidationError(_("Enter a date as YYYY-MM-DD, for example 2025-03-31."))
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(AppForm):
     """The audit search's filters; they hold no personal data of beneficiaries, so they travel in the query string."""
 
     class Meta:

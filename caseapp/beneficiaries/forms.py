@@ -3,14 +3,14 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from caseapp.forms_common import CreateForm, MultiCheckboxField, choices
+from caseapp.forms_common import CreateForm, IdSelectField, MultiCheckboxField, choices
 from caseapp.labels import CONSENT_METHOD_LABELS, DOCUMENT_TYPE_LABELS, PROFILE_LABELS, SEX_LABELS
 
 
 class RegistrationForm(CreateForm):
     """Everything asked when a person is first registered; choices are filled in by the view."""
 
-    service_point_id = SelectField(_l("Service point"), coerce=int, validate_choice=False)
+    service_point_id = IdSelectField(_l("Service point"), validate_choice=False)
     given_name = StringField(_l("Given name(s)"), validators=[Length(max=120)])
     family_name = StringField(_l("Family name"), validators=[Length(max=120)])
     given_name_alt = StringField(_l("Given name in the other script"), validators=[Optional(), Length(max=120)])

@@ -25,6 +25,7 @@ from caseapp.security.form_tokens import bind_form_token, claim_form_token
 
 MAX_AGE_YEARS = 120
 MAX_NAME_LENGTH = 120
+MAX_SEARCH_KEY_LENGTH = Beneficiary.__table__.c.name_search.type.length  # every form of the names, normalized
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]{6,24}$")
 
 
@@ -106,6 +107,9 @@ def _check_identity(data: RegistrationData, errors: _Errors) -> None:
     for name in ("given_name", "family_name"):
         if not getattr(data, name).strip():
             errors.add(name, _("This field is required."))
+    search_key = name_search_key(data.given_name, data.family_name, data.given_name_alt, data.family_name_alt)
+    if len(search_key) > MAX_SEARCH_KEY_LENGTH and not errors:
+        errors.add("given_name", _("These names are too long together to be searchable: shorten one of them."))
     if data.sex not in SEXES:
         errors.add("sex", _("Choose the sex."))
     if not is_country_code(data.nationality):

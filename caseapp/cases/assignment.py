@@ -52,18 +52,24 @@ def pending_transfer(case: Case) -> CaseTransfer | None:
         CaseTransfer.case_id == case.id, CaseTransfer.status == "proposed")).first()
 
 
+def check_transferable(case: Case) -> None:
+    """Refuse a transfer the case's state rules out (a closed case, a transfer already proposed): the case page
+    then hides the transfer form, so these are checked before its fields, whose errors would go unseen."""
+    if not case.is_open:
+        raise DomainError(_("Only an open case can be transferred."))
+    if pending_transfer(case):
+        raise DomainError(_("A transfer of this case is already waiting for a decision."))
+
+
 def propose_transfer(actor, case: Case, to_service_point_id: int | None, reason: str) -> CaseTransfer:
     """Propose to move an open case to another organisation's service point."""
     ensure(actor, "case.transfer.propose", case)
+    check_transferable(case)
     target = db.session.get(ServicePoint, to_service_point_id) if to_service_point_id else None
     if target is None or not target.active or target.partner_id == case.partner_id:
         raise DomainError(_("Choose a service point of another organisation."), field="to_service_point_id")
     if not reason.strip():
         raise DomainError(_("Give the reason for the transfer."), field="reason")
-    if not case.is_open:
-        raise DomainError(_("Only an open case can be transferred."))
-    if pending_transfer(case):
-        raise DomainError(_("A transfer of this case is already waiting for a decision."))
     transfer = CaseTransfer(case=case, from_service_point_id=case.service_point_id, to_service_point_id=target.id,
                             reason=reason.strip(), proposed_by_id=actor.id)
     db.session.add(transfer)

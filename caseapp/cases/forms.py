@@ -1,21 +1,22 @@
 """Forms of the case list and the case page (choices that depend on the user are filled in by views)."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from caseapp.forms_common import CreateForm, EditForm, MultiCheckboxField, choices
+from caseapp.forms_common import (
+    AppForm, CreateForm, EditForm, IdCheckboxField, IdSelectField, MultiCheckboxField, choices,
+)
 from caseapp.labels import ACTION_STATUS_LABELS, NOTE_KIND_LABELS, RISK_LABELS, SERVICE_AREA_LABELS
 
 
-class CaseSearchForm(FlaskForm):
+class CaseSearchForm(AppForm):
     """Free text (name, case number or phone), posted so that it never appears in a URL."""
 
     q = StringField(_l("Name, case number or phone"), validators=[Optional(), Length(max=120)],
                     render_kw={"dir": "auto", "autocomplete": "off"})
 
 
-class CaseFilterForm(FlaskForm):
+class CaseFilterForm(AppForm):
     """Filters and sort order of the case list (no personal data, so they travel in the query string)."""
 
     class Meta:
@@ -30,33 +31,40 @@ class CaseFilterForm(FlaskForm):
     sort = SelectField(_l("Sort by"), validate_choice=False)
 
 
-class AssignForm(FlaskForm):
+class AssignForm(AppForm):
     """Bulk assignment from the case list."""
 
-    case_ids = MultiCheckboxField(_l("Cases"), coerce=int, validate_choice=False)
-    worker_id = SelectField(_l("Assign the ticked cases to"), coerce=int, validate_choice=False)
+    case_ids = IdCheckboxField(_l("Cases"), validate_choice=False)
+    worker_id = IdSelectField(_l("Assign the ticked cases to"), validate_choice=False)
 
 
-class StageForm(FlaskForm):
+class StageForm(AppForm):
     """An explicit stage move; `target` comes from the pressed button (so it is no hidden field)."""
 
     target = StringField()
 
 
-class ClosureRequestForm(FlaskForm):
+class ClosureRequestForm(AppForm):
     """Ask for closure, with a reason from the reference list."""
 
     reason = SelectField(_l("Closure reason"), validate_choice=False)
 
 
-class DecisionForm(FlaskForm):
-    """Approve / reject, accept / decline; `decision` comes from the pressed button."""
+class ButtonDecisionForm(AppForm):
+    """Approve / reject a closure, mark a follow-up done: `decision` comes from the pressed button; the case page
+    shows no other field (so none can be refused unseen)."""
+
+    decision = StringField()
+
+
+class DecisionForm(AppForm):
+    """Accept / decline a transfer, with a comment; `decision` comes from the pressed button."""
 
     decision = StringField()
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(AppForm):
     """A supervisor reopens a closed case."""
 
     reason = TextAreaField(_l("Reason for reopening"), validators=[Length(max=2000)])
@@ -125,17 +133,17 @@ class NewFollowUpForm(CreateForm):
 
     purpose = StringField(_l("Follow-up"), validators=[Length(max=300)])
     due_date = DateField(_l("Due date"), validators=[Optional()])
-    assigned_to_id = SelectField(_l("For"), coerce=int, validate_choice=False)
+    assigned_to_id = IdSelectField(_l("For"), validate_choice=False)
 
 
-class TransferForm(FlaskForm):
+class TransferForm(AppForm):
     """Propose a transfer to another organisation's service point."""
 
-    to_service_point_id = SelectField(_l("Service point"), coerce=int, validate_choice=False)
+    to_service_point_id = IdSelectField(_l("Service point"), validate_choice=False)
     reason = TextAreaField(_l("Reason for the transfer"), validators=[Length(max=2000)])
 
 
-class HouseholdLinkForm(FlaskForm):
+class HouseholdLinkForm(AppForm):
     """Link a person to another one's household, found by case number."""
 
     case_number = StringField(_l("Case number of a household member"), validators=[Length(max=24)],

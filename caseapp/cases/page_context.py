@@ -61,7 +61,7 @@ def _default_forms(case) -> dict:
     transfer.to_service_point_id.choices = transfer_target_choices(case)
     return {
         "stage_form": forms.StageForm(formdata=None), "closure_form": closure,
-        "decision_form": forms.DecisionForm(formdata=None), "reopen_form": forms.ReopenForm(formdata=None),
+        "decision_form": forms.ButtonDecisionForm(formdata=None), "reopen_form": forms.ReopenForm(formdata=None),
         "goal_form": forms.NewGoalForm(formdata=None), "note_form": note_form(current_user),
         "follow_up_form": follow_up_form(current_user, case), "transfer_form": transfer,
         "household_form": forms.HouseholdLinkForm(formdata=None),

@@ -13,7 +13,7 @@ from caseapp.cases.models import CASE_STATUSES, Case
 from caseapp.cases.services import SORTS, CaseFilters, search_cases
 from caseapp.errors import DomainError
 from caseapp.extensions import db
-from caseapp.forms_common import choices
+from caseapp.forms_common import choices, record_id
 from caseapp.labels import CASE_STATUS_LABELS, SORT_LABELS
 from caseapp.places.models import ServicePoint
 from caseapp.safe_redirect import is_local_path
@@ -37,9 +37,9 @@ def _filter_form() -> CaseFilterForm:
 
 def _filters() -> CaseFilters:
     args = request.args
-    return CaseFilters(status=args.get("status", ""), service_point_id=args.get("service_point", type=int),
-                       worker_id=args.get("worker", type=int), risk=args.get("risk", ""), flag=args.get("flag", ""),
-                       overdue=args.get("overdue") in ("y", "1", "on"))
+    return CaseFilters(status=args.get("status", ""), service_point_id=args.get("service_point", type=record_id),
+                       worker_id=args.get("worker", type=record_id), risk=args.get("risk", ""),
+                       flag=args.get("flag", ""), overdue=args.get("overdue") in ("y", "1", "on"))
 
 
 @bp.route("/", methods=["GET", "POST"])

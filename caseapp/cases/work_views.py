@@ -64,7 +64,10 @@ def request_closure(case_id: int):
 @requires("case.close.approve")
 def decide_closure(case_id: int):
     case = get_or_404(Case, case_id, "case.close.approve")
-    form = forms.DecisionForm()
+    form = forms.ButtonDecisionForm()
+    if form.decision.data not in ("approve", "reject"):  # a button's value or nothing: never a default decision
+        flash(_("Choose to approve or to refuse the closure."), "danger")
+        return render_case_page(case, 422)
     approve = form.decision.data == "approve"
     return _act(case, form, "decision_form", lambda: workflow.decide_closure(current_user, case, approve),
                 _("The case is closed.") if approve else _("Closure refused; the case stays open."))
@@ -125,7 +128,7 @@ def add_follow_up(case_id: int):
 @requires("case.work")
 def complete_follow_up(follow_up_id: int):
     follow_up = get_or_404(FollowUp, follow_up_id, "case.work")
-    form = forms.DecisionForm()
+    form = forms.ButtonDecisionForm()
     return _act(follow_up.case, form, "decision_form",
                 lambda: followups.complete_follow_up(current_user, follow_up), _("Follow-up done."), "follow-ups")
 
@@ -136,6 +139,11 @@ def propose_transfer(case_id: int):
     case = get_or_404(Case, case_id, "case.transfer.propose")
     form = forms.TransferForm()
     form.to_service_point_id.choices = transfer_target_choices(case)
+    try:
+        assignment.check_transferable(case)
+    except DomainError as refusal:
+        flash(refusal.message, "danger")
+        return render_case_page(case, 422)
     return _act(case, form, "transfer_form", lambda: assignment.propose_transfer(
         current_user, case, form.to_service_point_id.data, form.reason.data or ""),
         _("Transfer proposed; the other organisation's supervisor will decide."))
@@ -154,7 +162,9 @@ def decide_transfer(transfer_id: int):
     transfer = get_or_404(CaseTransfer, transfer_id, "case.transfer.decide")
     form = forms.DecisionForm()
     accept = form.decision.data == "accept"
-    if form.validate_on_submit():
+    if form.decision.data not in ("accept", "decline"):  # a button's value or nothing: never a default decision
+        flash(_("Choose to accept or to decline the transfer."), "danger")
+    elif form.validate_on_submit():
         try:
             assignment.decide_transfer(current_user, transfer, accept, form.comment.data or "")
         except DomainError as refusal:
@@ -166,6 +176,8 @@ def decide_transfer(transfer_id: int):
                 flash(_("Transfer accepted: the case is now your organisation's."), "success")
                 return redirect(url_for("cases.show", case_id=transfer.case_id))
             flash(_("Transfer declined."), "info")
+    for message in form.comment.errors:  # the transfers page shows no field errors
+        flash(_("Comment: %(error)s", error=message), "danger")
     return redirect(url_for("casework.transfers"))
 
 

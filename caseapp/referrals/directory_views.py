@@ -54,7 +54,7 @@ def index():
     elif request.method == "POST":
         abort(403)  # only administrators change the directory
     active_only = request.args.get("active_only", "y") in ("y", "1", "on") or not can(current_user, "directory.manage")
-    entries = directory.search_directory(request.args.get("service", ""), request.args.get("commune", ""), active_only)
+    entries = directory.search_directory(search.service.data or "", search.commune.data or "", active_only)
     return render_template("directory/index.html", search=search, entries=entries, form=form)
 
 

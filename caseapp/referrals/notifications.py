@@ -23,6 +23,7 @@ NOTIFICATION_LABELS = {
     "referral.declined": _l("Your referral was declined"),
     "referral.completed": _l("Your referral was completed"),
     "referral.cancelled": _l("A referral to your organisation was cancelled"),
+    "consent_withdrawn": _l("A referral to your organisation was cancelled: the person withdrew consent to share"),
 }
 
 

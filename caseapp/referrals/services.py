@@ -164,6 +164,31 @@ def transition(actor, referral: Referral, action: str, *, comment: str = "", out
     _notify(referral, action, previous)
 
 
+def cancel_for_withdrawn_consent(actor, referral: Referral, *, comment: str = "",
+                                 now: datetime | None = None) -> None:
+    """Cancel a referral because the person withdrew consent to share with its receiving partner.
+
+    The "cancel" move of TRANSITIONS with its timeline event and audit event, taken by whoever records the
+    withdrawal, whichever organisation's case the referral belongs to (a withdrawal is effective everywhere;
+    the caller checks that the actor may manage the person's consents). The receiving partner's focal points
+    are told, without any personal data, when the referral had reached them.
+    """
+    sources, target = TRANSITIONS["cancel"]
+    if referral.status not in sources:
+        raise DomainError(_("“%(action)s” is not possible for a referral whose status is “%(status)s”.",
+                            action=_label(REFERRAL_ACTION_LABELS, "cancel"),
+                            status=_label(REFERRAL_STATUS_LABELS, referral.status)))
+    now = _utc(now or utcnow())
+    previous = referral.status
+    _apply(referral, "cancel", target, "", now)
+    db.session.add(ReferralEvent(referral=referral, action="cancel", from_status=previous, to_status=target,
+                                 comment=comment.strip() or None, actor_id=actor.id, at=now))
+    db.session.flush()
+    record(actor, "referral.cancel", referral, from_status=previous, to_status=target, cause="consent_withdrawn")
+    if previous in OPEN_FOR_RECEIVER:
+        notify(partner_users(referral.receiving_partner_id, "referral_receiver"), "consent_withdrawn", referral)
+
+
 def _check_action(referral: Referral, action: str, comment: str, outcome: str) -> None:
     if action in ("submit", "approve") and not has_sharing_consent(referral):  # withdrawn meanwhile: not sent
         raise DomainError(_("Record the person's consent to share with this partner before submitting."),

@@ -36,6 +36,7 @@ PENDING_SECRET = "KRSXG5CTMVRXEZLU"
 
 SEALED_COLUMNS = {  # table.column as key_ids_in_use reports it → (table, column)
     "case_note.body": ("case_note", "body"),
+    "change_record.changes": ("change_record", "changes"),
     "identity_document.number": ("identity_document", "number"),
     "user_account.totp_pending_secret": ("user_account", "totp_pending_secret"),
     "user_account.totp_secret": ("user_account", "totp_secret"),
