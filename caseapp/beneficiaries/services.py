@@ -100,10 +100,16 @@ def _birth_date(data: RegistrationData, today: date, errors: _Errors) -> date | 
     return None
 
 
+INVISIBLE_CONTROLS = re.compile("[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def _check_identity(data: RegistrationData, errors: _Errors) -> None:
     for name in ("given_name", "family_name", "given_name_alt", "family_name_alt"):
         if len(getattr(data, name)) > MAX_NAME_LENGTH:
             errors.add(name, _("At most %(count)d characters.", count=MAX_NAME_LENGTH))
+        elif INVISIBLE_CONTROLS.search(getattr(data, name)):
+            # Direction overrides and other invisible controls can make a name display as another one in lists.
+            errors.add(name, _("Remove the invisible control characters (direction marks, overrides...)."))
     for name in ("given_name", "family_name"):
         if not getattr(data, name).strip():
             errors.add(name, _("This field is required."))

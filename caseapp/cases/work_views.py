@@ -1,11 +1,12 @@
 """Working a case: stage moves, closure, reopening, plan, notes, follow-ups and transfers (thin views)."""
 from collections.abc import Callable
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from caseapp.access.policy import get_or_404, requires
+from caseapp.audit.service import record
 from caseapp.beneficiaries.flags import flag_choices
 from caseapp.beneficiaries.services import visible_flags
 from caseapp.cases import assessment as assessment_service
@@ -181,8 +182,14 @@ def decide_transfer(transfer_id: int):
     return redirect(url_for("casework.transfers"))
 
 
-def _edit(form, save: Callable[[], object], title: str, back_url: str):
-    """GET shows the edit form; POST saves, or shows errors, or the conflict page when someone saved first."""
+def _edit(form, save: Callable[[], object], title: str, back_url: str, shown, case: Case):
+    """GET shows the edit form (audited as a view of `shown`); POST saves, or shows errors, or the conflict page
+    when someone saved first."""
+    if request.method == "GET":
+        record(current_user, f"{shown.__tablename__}.view", shown, case_id=case.id)
+        page = render_template("cases/edit.html", form=form, title=title, back_url=back_url)
+        db.session.commit()  # after rendering, so the loaded rows are not expired and reloaded
+        return page
     if form.validate_on_submit():
         try:
             save()
@@ -206,7 +213,7 @@ def edit_goal(goal_id: int):
     form = forms.EditGoalForm(obj=goal)
     return _edit(form, lambda: plan.update_goal(
         current_user, goal, area=form.area.data or "", title=form.title.data or "",
-        expected_version=form.version.data), _("Edit the goal"), _case_url(goal.case, "plan"))
+        expected_version=form.version.data), _("Edit the goal"), _case_url(goal.case, "plan"), goal, goal.case)
 
 
 @bp.route("/actions/<int:action_id>/edit", methods=["GET", "POST"])
@@ -217,7 +224,7 @@ def edit_action(action_id: int):
     return _edit(form, lambda: plan.update_action(
         current_user, action, description=form.description.data or "", owner=form.owner.data or "",
         due_date=form.due_date.data, status=form.status.data or "", expected_version=form.version.data),
-        _("Edit the action"), _case_url(action.case, "plan"))
+        _("Edit the action"), _case_url(action.case, "plan"), action, action.case)
 
 
 @bp.route("/notes/<int:note_id>/edit", methods=["GET", "POST"])
@@ -227,7 +234,7 @@ def edit_note(note_id: int):
     form = forms.EditNoteForm(obj=note)
     return _edit(form, lambda: notes.edit_note(
         current_user, note, body=form.body.data or "", occurred_on=form.occurred_on.data,
-        expected_version=form.version.data), _("Correct the note"), _case_url(note.case, "notes"))
+        expected_version=form.version.data), _("Correct the note"), _case_url(note.case, "notes"), note, note.case)
 
 
 @bp.route("/cases/<int:case_id>/assessment", methods=["GET", "POST"])
@@ -244,4 +251,4 @@ def assessment(case_id: int):
     return _edit(form, lambda: assessment_service.save_assessment(
         current_user, case, needs={area: form[f"need_{area}"].data or "" for area in SERVICE_AREAS},
         risk_level=form.risk_level.data or "", flags=form.flags.data or [], expected_version=form.version.data),
-        _("Assessment and vulnerability screening"), _case_url(case, "assessment"))
+        _("Assessment and vulnerability screening"), _case_url(case, "assessment"), case.assessment or case, case)

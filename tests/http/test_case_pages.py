@@ -748,3 +748,21 @@ def _restricted_flags_label(app) -> str:
 
     with app.test_request_context(), force_locale("fr"):
         return str(FIELD_LABELS["restricted_flags"])
+
+
+def test_opening_an_edit_form_is_audited_as_a_view_of_that_record(app, world, restricted_case, login_as):
+    """An edit form shows the record's content (a note's text): opening it is a view, audited like the case page."""
+    from caseapp.audit.models import AuditEvent
+
+    client = login_as("caseworker_restricted")
+    with app.app_context():
+        last_id = db.session.scalar(select(func.max(AuditEvent.id)))
+    assert client.get(f"/notes/{restricted_case['note']}/edit").status_code == 200
+    assert client.get(f"/cases/{restricted_case['case']}/assessment").status_code == 200
+    with app.app_context():
+        views = db.session.scalars(select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id)).all()
+    assert [(event.action, event.object_type, event.actor_id) for event in views] == [
+        ("case_note.view", "case_note", world.users["caseworker_restricted"]),
+        ("case_assessment.view", "case_assessment", world.users["caseworker_restricted"])]
+    assert views[0].object_id == restricted_case["note"]
+    assert all(PSY_TEXT not in event.details for event in views)
