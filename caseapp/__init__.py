@@ -26,6 +26,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     install_log_neutralisation(app)
     _init_extensions(app)
+    from caseapp.routing import RecordIdConverter
+
+    app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     _register_blueprints(app)
     _register_hooks(app)
 

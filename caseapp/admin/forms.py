@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField, StringField
 
-from caseapp.forms_common import AppForm, CreateForm, MultiCheckboxField, choices
+from caseapp.forms_common import AppForm, CreateForm, MultiCheckboxField, choices, record_id
 from caseapp.i18n import LANGUAGES
 from caseapp.labels import ROLE_LABELS
 
@@ -16,9 +16,10 @@ PARTNER_KIND_LABELS = {
 
 
 def _int_or_none(value):
-    """Select values as integers; an empty or malformed value becomes None (the service then refuses it)."""
+    """Select values as record ids; an empty, malformed or out-of-range value becomes None (the service then
+    refuses it: an id no INTEGER column can hold must not reach SQL)."""
     try:
-        return int(value) if value not in (None, "") else None
+        return record_id(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
 

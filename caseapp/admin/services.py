@@ -39,7 +39,7 @@ __all__ = [
 
 def _clean_code(errors: Errors, value: str | None, model: type, current_id: int | None) -> str:
     """An upper-case code of letters, digits, '-' and '_', unique among `model`'s rows."""
-    code = clean_text(errors, "code", value, CODE_MAX).upper()
+    code = clean_text(errors, "code", (value or "").upper(), CODE_MAX)  # upper case first: "ß" becomes "SS"
     if "code" in errors:
         return code
     if not CODE_PATTERN.match(code):

@@ -1,4 +1,5 @@
 """Audit pages: a person's access log and the data protection officer's audit search and CSV export."""
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -20,7 +21,7 @@ from caseapp.audit.queries import (
 from caseapp.beneficiaries.models import Beneficiary
 from caseapp.cases.models import Case
 from caseapp.extensions import db
-from caseapp.forms_common import AppForm, choices
+from caseapp.forms_common import MAX_RECORD_ID, AppForm, choices
 from caseapp.models_base import utcnow
 from caseapp.partners.models import Partner
 from caseapp.security.rate_limit import limit_exports
@@ -97,6 +98,15 @@ def _iso_date(form, field) -> None:
         raise ValidationError(_("Enter a date as YYYY-MM-DD, for example 2025-03-31."))
 
 
+def _object_id(form, field) -> None:
+    """A record id: digits, no larger than an INTEGER column holds (PostgreSQL refuses a larger bound value)."""
+    text = (field.data or "").strip()
+    if not re.fullmatch(r"\d{1,18}", text):
+        raise ValidationError(_("Enter a whole number."))
+    if int(text) > MAX_RECORD_ID:
+        raise ValidationError(_("No record has so large an id."))
+
+
 class AuditFilterForm(AppForm):
     """The audit search's filters; they hold no personal data of beneficiaries, so they travel in the query string."""
 
@@ -110,9 +120,8 @@ class AuditFilterForm(AppForm):
     action = StringField(_l("Action starts with"), validators=[Optional(), Length(max=64)],
                          render_kw={"autocomplete": "off", "dir": "ltr"})
     object_type = SelectField(_l("Object type"), validate_choice=False)
-    object_id = StringField(_l("Object id"), validators=[
-        Optional(), Regexp(r"^\s*\d{1,18}\s*$", message=_l("Enter a whole number."))],
-        render_kw={"inputmode": "numeric", "dir": "ltr"})
+    object_id = StringField(_l("Object id"), validators=[Optional(), _object_id],
+                            render_kw={"inputmode": "numeric", "dir": "ltr"})
     ip = StringField(_l("IP address"), validators=[
         Optional(), Regexp(r"^\s*[0-9A-Fa-f:.]{1,45}\s*$", message=_l("Enter an IP address."))],
         render_kw={"dir": "ltr"})

@@ -147,7 +147,7 @@ def mfa_setup():
 def new_recovery_codes():
     """Replace the recovery codes (the old ones stop working); needs the current password."""
     form = PasswordConfirmForm()
-    if not current_user.mfa_enabled or not form.validate_on_submit() or not _password_ok(form):
+    if not current_user.mfa_enabled or not _password_ok(form):
         return redirect(url_for("auth.security"))
     codes = mfa.new_recovery_codes(current_user)
     db.session.commit()
@@ -159,7 +159,7 @@ def new_recovery_codes():
 def mfa_disable():
     """Turn an optional second factor off; needs the current password."""
     form = PasswordConfirmForm()
-    if current_user.mfa_enabled and form.validate_on_submit() and _password_ok(form):
+    if current_user.mfa_enabled and _password_ok(form):
         try:
             mfa.disable_mfa(current_user)
         except ValidationFailed:
@@ -172,8 +172,12 @@ def mfa_disable():
 
 
 def _password_ok(form: PasswordConfirmForm) -> bool:
+    """Whether the posted form is valid and holds the current password; if not, flashes why."""
     from caseapp.security.passwords import verify_password
 
+    if not form.validate_on_submit():  # no password, an over-long one, or a stale page: never a silent refusal
+        flash(_("Enter your current password to confirm."), "danger")
+        return False
     if verify_password(current_user.password_hash, form.password.data):
         return True
     flash(_("The current password is wrong."), "danger")

@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from caseapp.forms_common import AppForm, CreateForm, choices
+from caseapp.forms_common import AppForm, CreateForm, choices, record_id
 from caseapp.labels import CONSENT_KIND_LABELS, CONSENT_METHOD_LABELS
 from caseapp.privacy.labels import ERASURE_REASON_LABELS
 
@@ -13,7 +13,7 @@ class ConsentForm(CreateForm):
 
     kind = RadioField(_l("Consent to"), choices=choices(CONSENT_KIND_LABELS), validate_choice=False)
     method = RadioField(_l("How it was given"), choices=choices(CONSENT_METHOD_LABELS), validate_choice=False)
-    partner_id = SelectField(_l("Partner (sharing)"), coerce=int, validate_choice=False)
+    partner_id = SelectField(_l("Partner (sharing)"), coerce=record_id, validate_choice=False)
     witness_name = StringField(_l("Witness (oral consent)"), validators=[Optional(), Length(max=160)])
     legal_basis = TextAreaField(_l("Legal basis (when there is no consent)"),
                                 validators=[Optional(), Length(max=2000)], render_kw={"rows": 3, "dir": "auto"})

@@ -58,7 +58,8 @@ def record_consent(person_id: int):
     return render_template("privacy/consent_new.html", person=person, form=form)
 
 
-@bp.route("/people/<int:person_id>/consents/<int:consent_id>/withdraw", methods=["GET", "POST"])
+@bp.route("/people/<int:person_id>/consents/<int:consent_id>/withdraw",
+          methods=["GET", "POST"])
 @requires("consent.manage")
 def withdraw_consent(person_id: int, consent_id: int):
     person = get_or_404(Beneficiary, person_id, "consent.manage")

@@ -6,8 +6,9 @@ zero-width joiners, combining marks, bidi overrides, emoji, Arabic, ligatures th
 
 Two sources of examples:
 - `edge_mutations(kinds)`: deterministic posts that give every field of one kind the same nasty value, each
-  chosen to get past the form's parsing and reach the service and the database (a huge id, NUL, a ligature
-  that grows on normalisation, a far date...), plus "every field left out" and "every field posted twice";
+  chosen to get past the form's parsing and reach the service and the database (a huge id, an id just over
+  INTEGER, NUL, a ligature that grows on normalisation, a short text that doubles when upper-cased, a far
+  date...), plus "every field left out" and "every field posted twice";
 - `mutations(kinds)`: random changes to one to four fields, mostly from the values of the field's kind.
 """
 from hypothesis import strategies as st
@@ -83,8 +84,8 @@ BY_KIND = {
 
 # The values `edge_mutations` gives to every field of a kind at once, one post per value.
 EDGES = {
-    INT: (HUGE_INT, "-" + HUGE_INT, SCRIPT),
-    TEXT: ("a\x00b\u202e\u200d\r\n\x1b[31m" + f'"><{SCRIPT[1:]}', "x" * 10_000, "\ufdfa" * 120),
+    INT: (HUGE_INT, "-" + HUGE_INT, "2147483648", SCRIPT),  # 2**31: SQLite binds it, a PostgreSQL INTEGER cannot
+    TEXT: ("a\x00b\u202e\u200d\r\n\x1b[31m" + f'"><{SCRIPT[1:]}', "x" * 10_000, "\ufdfa" * 120, "ß" * 30),
     DATE: ("2026-02-30", "0001-01-01", "9999-12-31"),
     CHOICE: ("' OR 1=1 --\x00" + SCRIPT,),
     MULTI: (["homeless", "homeless", "gbv_survivor", "' OR 1=1 --", "a\x00b", SCRIPT],),

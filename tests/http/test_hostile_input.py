@@ -11,12 +11,14 @@ same posts on every run). For every post:
 - a refused post saved nothing: the row counts of the form's `tables` and the rows it `watch`es are unchanged;
 - typed markup never reaches the answer, or the page it redirects to, unescaped;
 - what reaches the database would also pass on PostgreSQL (these tests run on SQLite, which is lax): no NUL in a
-  SQL parameter, no string longer than its VARCHAR column.
+  SQL parameter, no integer parameter outside INTEGER's range, no string longer than its VARCHAR column.
 
-Adding a form (admin, audit and privacy forms are not covered yet): append a FormSpec to FORMS (see its fields).
-If it works on records, build them in `build_scene` under a new `needs` part; if an accepted post consumes its
-record (a decision, a state change), give a `prepare` hook that restores it before each post. Keep the whole file
-within about 40 s on SQLite: `examples` counts random posts per form, on top of the edge ones.
+Adding a form: append a FormSpec to FORMS (see its fields). If it works on records, build them in `build_scene`
+under a new `needs` part; if an accepted post consumes its record (a decision, a state change), give a `prepare`
+hook that restores it before each post. A form whose acceptance is a page shown once (a temporary password,
+recovery codes) names what marks it in `accepted`; a form that needs more than a login (a password accepted, a
+second factor due) builds its client with `client`. Keep the whole file within about 60 s on SQLite: `examples`
+counts random posts per form, on top of the edge ones.
 """
 import re
 from collections.abc import Callable
@@ -24,24 +26,27 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import String, event, func, inspect, select
+from sqlalchemy import String, event, func, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
-from caseapp.auth.models import User
+from caseapp.auth.models import RecoveryCode, User
 from caseapp.beneficiaries.models import (
     Beneficiary, BeneficiaryFlag, ConsentRecord, Household, IdentityDocument,
 )
 from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, ChangeRecord, FollowUp, PlanAction, PlanGoal
 from caseapp.extensions import db
+from caseapp.partners.models import Partner
+from caseapp.places.models import ServicePoint
 from caseapp.referrals.models import DirectoryEntry, Referral, ReferralEvent
 from caseapp.security.form_tokens import FormSubmission
-from tests.conftest import PASSWORD, csrf_token, valid_registration
+from tests.conftest import PASSWORD, csrf_token, give_second_factor, totp_secret_of, valid_registration
 from tests.http.hostile_strategies import (
-    BOOL, CHOICE, DATE, INT, MISSING, MULTI, RAW_MARKUP, TEXT, URL, edge_mutations, mutations,
+    BOOL, CHOICE, DATE, HUGE_INT, INT, MISSING, MULTI, RAW_MARKUP, TEXT, URL, edge_mutations, mutations,
 )
 
 ALLOWED = {200, 302, 400, 404, 409, 413, 422, 429}
@@ -67,6 +72,13 @@ class FormSpec:
     tables: models whose row count must not change when the post is refused. watch: (model, ids key) pairs of
         rows that must not change when the post is refused.
     extra: ids → more values worth posting (ids of other partners' records...). method: "GET" for filter forms.
+    path_choices: what replaces "{choice}" in the url, "{key}" in a choice filled from ids when posting (so that
+        a record `prepare` replaced is used); each is posted once with the valid post, then drawn at random.
+    accepted: when given, an answer is accepted only when one of these strings is in it or in the page it
+        redirects to (a page shown once, a success message); every other answer is a refusal, which must show
+        a message (on the page or the page it redirects to) and save nothing.
+    client: (app, ids) → the client to post with instead of a fresh or logged-in one (e.g. a login waiting
+        for its second factor); with fresh_client, a new one before each post.
     """
 
     name: str
@@ -86,6 +98,8 @@ class FormSpec:
     path_choices: tuple[str, ...] = ()  # substituted for "{choice}" in the url; edge examples use the first
     prepare: Callable[[object, Ids], None] | None = None  # (app, ids) before each post: restore what it consumes
     rotates_session: bool = False  # an accepted post starts a new session: fetch a new CSRF token
+    accepted: tuple[str, ...] = ()
+    client: Callable[[object, Ids], object] | None = None
 
 
 def _ids(ids: Ids, *keys: str) -> tuple:
@@ -209,6 +223,125 @@ def _keep_referral_submitted(app, ids: Ids) -> None:
             ids["submitted_referral"] = referral.id
 
     _as(app, ids, "caseworker_a", work)
+
+
+# --- administration, data protection, audit and second-factor forms -------------------------------------------------
+
+USER_ACTIONS = ("disable", "enable", "mfa-reset", "logout-everywhere", "unlock", "temporary-password")
+# "{key}/action" choices of the account buttons: other accounts, the administrator's own (refused, except logging
+# itself out everywhere, which would end the test's session), unknown and out-of-range ids, unknown actions.
+USER_ACTION_CHOICES = (
+    tuple(f"{{caseworker_a}}/{action}" for action in USER_ACTIONS)
+    + tuple(f"{{supervisor_a}}/{action}" for action in USER_ACTIONS)
+    + tuple(f"{{admin}}/{action}" for action in USER_ACTIONS if action != "logout-everywhere")
+    + tuple(f"{user_id}/{action}" for user_id in ("0", "2147483648", HUGE_INT, "-1", "x", "١")
+            for action in ("disable", "temporary-password"))
+    + ("{caseworker_a}/delete", "{caseworker_a}/DISABLE", "{caseworker_a}/disable.json", "{caseworker_a}/..")
+)
+CONSENT_CHOICES = ("{consent}", "{consent}", "{foreign_consent}", "0", "2147483648", HUGE_INT, "x")
+ERASURE_REASONS = ("subject_request", "retention", "consent_withdrawn", "legal_obligation", "other")
+PARTNER_KINDS = ("international_organisation", "ministry", "public_agency", "association", "other")
+# Codes that pass a length check, then grow when upper-cased (ß → SS, ﬃ → FFI) into letters a code may hold.
+GROWING_CODES = ("ß" * 30, "\ufb03" * 20, "a-ß" * 10)
+ROLE_CODES = ("caseworker", "supervisor", "referral_receiver", "me_officer", "dpo", "admin")
+CODE_VARIANTS = ("١٢٣٤٥٦", "۱۲۳۴۵۶", "１２３４５６", "000000", "123456", "12345", "1234567", "123 456", "123-456",
+                 "abcde-fghjk", "ABCDE FGHJK", "\x00" * 6, "12\x0034", "١" * 10_000)
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+AUDIT_FILTERS = {"date_from": DATE, "date_to": DATE, "actor": TEXT, "partner": CHOICE, "action": TEXT,
+                 "object_type": CHOICE, "object_id": INT, "ip": TEXT, "page": INT}
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _audit_filters(ids: Ids) -> dict:
+    return {"date_from": (TODAY - timedelta(days=7)).isoformat(), "date_to": TODAY.isoformat(),
+            "actor": "caseworker.a", "partner": "A", "action": "login", "object_type": "user_account",
+            "object_id": str(ids["caseworker_a"]), "ip": "127.0.0.1", "page": "1"}
+
+
+def _second_factor_code(ids: Ids) -> dict:
+    """The supervisor's current code, in Arabic-Indic digits with a space (the replay guard cleared first)."""
+    db.session.execute(update(User).where(User.id == ids["supervisor_a"]).values(totp_last_step=None))
+    db.session.commit()
+    code = pyotp.TOTP(totp_secret_of("supervisor.a")).now()
+    return {"code": f"{code[:3]} {code[3:]}".translate(ARABIC_INDIC)}
+
+
+def _pending_second_factor(app, ids: Ids):
+    """A client whose password login as supervisor_a waits for its second factor (the account unlocked first:
+    wrong codes count as failed logins)."""
+    with app.app_context():
+        user = db.session.get(User, ids["supervisor_a"])
+        user.failed_logins, user.locked_until = 0, None
+        db.session.commit()
+    client = app.test_client()
+    response = client.post("/login", data={"username": "supervisor.a", "password": PASSWORD,
+                                           "csrf_token": csrf_token(client, "/login")})
+    assert urlsplit(response.headers.get("Location", "")).path == "/login/code", "no second factor asked"
+    return client
+
+
+def _enrolment_code(ids: Ids) -> dict:
+    secret = db.session.get(User, ids["caseworker_a"]).totp_pending_secret
+    return {"code": pyotp.TOTP(secret).now() if secret else "000000"}  # no secret yet: `prepare` draws one
+
+
+def _keep_enrolment_pending(app, ids: Ids) -> None:
+    """An accepted code turned the second factor on: take it off again and draw a new pending secret."""
+    from caseapp.auth.mfa import clear_second_factor
+
+    def work(actor):
+        if actor.mfa_enabled or actor.totp_pending_secret is None:
+            clear_second_factor(actor)
+            actor.totp_pending_secret = pyotp.random_base32()
+
+    _as(app, ids, "caseworker_a", work)
+
+
+def _keep_second_factor(app, ids: Ids) -> None:
+    """Turning the second factor off consumed it: give caseworker_a2 one again."""
+
+    def work(actor):
+        if not actor.mfa_enabled:
+            give_second_factor(actor)
+
+    _as(app, ids, "caseworker_a2", work)
+
+
+def _keep_consent_given(app, ids: Ids) -> None:
+    """A withdrawal consumed the consent: record a new one (and find a consent of another person)."""
+    from caseapp.privacy import consents
+
+    def work(actor):
+        if "foreign_consent" not in ids:
+            ids["foreign_consent"] = db.session.scalar(select(ConsentRecord.id).where(
+                ConsentRecord.beneficiary_id == ids["closing_person"]).limit(1))
+        consent = db.session.get(ConsentRecord, ids["consent"]) if "consent" in ids else None
+        if consent is None or consent.withdrawn_at is not None:
+            consent = consents.record_consent(actor, db.session.get(Beneficiary, ids["other_person"]),
+                                              kind="statistics", method="signed_form")
+            db.session.flush()
+            ids["consent"] = consent.id
+
+    _as(app, ids, "caseworker_a", work)
+
+
+def _keep_person_to_anonymise(app, ids: Ids) -> None:
+    """An anonymisation consumed the person: register a new one."""
+    from caseapp.beneficiaries.services import register_beneficiary
+
+    def work(actor):
+        person = db.session.get(Beneficiary, ids["anon_person"]) if "anon_person" in ids else None
+        if person is None or person.anonymised_at is not None:
+            person = register_beneficiary(actor, valid_registration(ids["sp_a_ouj"], given_name="Leila",
+                                                                    family_name="Chraibi"))[0]
+            db.session.flush()
+            ids["anon_person"] = person.id
+
+    _as(app, ids, "caseworker_a", work)
+
 
 
 FORMS: tuple[FormSpec, ...] = (
@@ -341,6 +474,106 @@ FORMS: tuple[FormSpec, ...] = (
     FormSpec("directory_search", "caseworker_a", lambda ids: "/directory/",
              lambda ids: {"service": SERVICE, "commune": "OUJ", "active_only": "y"},
              {"service": CHOICE, "commune": CHOICE, "active_only": BOOL}, method="GET"),
+    # --- administration (admin) ---
+    FormSpec("partner_new", "admin", lambda ids: "/admin/partners/new",
+             lambda ids: {"code": f"NEW{_count(Partner)}", "name": "Fondation Orient", "kind": "association",
+                          "active": "y"},
+             {"code": TEXT, "name": TEXT, "kind": CHOICE, "active": BOOL}, tables=(Partner, FormSubmission),
+             form_token="form_token", examples=10, extra=lambda ids: ("A", "b", " C ") + PARTNER_KINDS + GROWING_CODES),
+    FormSpec("partner_edit", "admin", lambda ids: f"/admin/partners/{ids['partner_c']}",
+             lambda ids: {"code": "C", "name": "Partner C", "kind": "association", "active": "y"},
+             {"code": TEXT, "name": TEXT, "kind": CHOICE, "active": BOOL}, tables=(Partner,),
+             watch=((Partner, "partner_c"),), examples=10,
+             extra=lambda ids: ("A", "b") + PARTNER_KINDS + GROWING_CODES),
+    FormSpec("service_point_new", "admin", lambda ids: "/admin/service-points/new",
+             lambda ids: {"code": f"C-NEW{_count(ServicePoint)}", "name": "Antenne Berkane", "commune_code": "BEM",
+                          "partner_id": str(ids["partner_c"]), "active": "y"},
+             {"code": TEXT, "name": TEXT, "commune_code": CHOICE, "partner_id": INT, "active": BOOL},
+             tables=(ServicePoint, FormSubmission), form_token="form_token", examples=10,
+             extra=lambda ids: _ids(ids, "partner_a", "partner_b", "sp_a_ouj") + ("A-OUJ", "a-nad") + GROWING_CODES),
+    FormSpec("service_point_edit", "admin", lambda ids: f"/admin/service-points/{ids['sp_a_nad']}",
+             lambda ids: {"code": "A-NAD", "name": "Point A-NAD", "commune_code": "NAD",
+                          "partner_id": str(ids["partner_a"]), "active": "y"},
+             {"code": TEXT, "name": TEXT, "commune_code": CHOICE, "partner_id": INT, "active": BOOL},
+             tables=(ServicePoint,), watch=((ServicePoint, "sp_a_nad"),), examples=10,
+             extra=lambda ids: _ids(ids, "partner_b", "partner_c") + ("A-OUJ", "B-BEM") + GROWING_CODES),
+    FormSpec("user_new", "admin", lambda ids: "/admin/users/new",
+             lambda ids: {"username": f"new.user{_count(User)}", "full_name": "Nadia Idrissi",
+                          "email": "nadia@example.org", "preferred_language": "fr", "role": "caseworker",
+                          "partner_id": str(ids["partner_a"]), "service_point_ids": [str(ids["sp_a_ouj"])],
+                          "restricted_access": ""},
+             {"username": TEXT, "full_name": TEXT, "email": TEXT, "preferred_language": CHOICE, "role": CHOICE,
+              "partner_id": INT, "service_point_ids": MULTI, "restricted_access": BOOL},
+             tables=(User, FormSubmission), form_token="form_token", examples=10,
+             accepted=('id="temporary-password"', "alert alert-info"),
+             extra=lambda ids: _ids(ids, "partner_b", "partner_c", "sp_b_bem", "sp_a_nad") + ROLE_CODES
+             + ("caseworker.a", "CASEWORKER.A", "a@b.c")),
+    FormSpec("user_edit", "admin", lambda ids: "/admin/users/{choice}",
+             lambda ids: {"full_name": "Caseworker A", "email": "", "preferred_language": "", "role": "caseworker",
+                          "partner_id": str(ids["partner_a"]), "service_point_ids": [str(ids["sp_a_ouj"])],
+                          "restricted_access": ""},
+             {"full_name": TEXT, "email": TEXT, "preferred_language": CHOICE, "role": CHOICE, "partner_id": INT,
+              "service_point_ids": MULTI, "restricted_access": BOOL},
+             tables=(User,), watch=((User, "caseworker_a"), (User, "admin")), examples=10,
+             page=lambda ids: f"/admin/users/{ids['caseworker_a']}", path_choices=("{caseworker_a}", "{admin}"),
+             extra=lambda ids: _ids(ids, "partner_b", "partner_c", "sp_b_bem", "sp_a_nad") + ROLE_CODES),
+    FormSpec("user_action", "admin", lambda ids: "/admin/users/{choice}", lambda ids: {},
+             {"user_id": INT, "active": BOOL}, tables=(User, RecoveryCode),
+             watch=((User, "caseworker_a"), (User, "supervisor_a"), (User, "admin")),
+             page=lambda ids: f"/admin/users/{ids['caseworker_a']}", path_choices=USER_ACTION_CHOICES, examples=10,
+             accepted=('id="temporary-password"', "alert alert-success"),
+             extra=lambda ids: _ids(ids, "admin", "supervisor_a")),
+    FormSpec("users_filter", "admin", lambda ids: "/admin/users",
+             lambda ids: {"partner": str(ids["partner_a"]), "role": "caseworker"}, {"partner": INT, "role": CHOICE},
+             method="GET", examples=10, extra=lambda ids: _ids(ids, "partner_b", "sp_a_ouj") + ROLE_CODES),
+    # --- data protection ---
+    FormSpec("consent_new", "caseworker_a", lambda ids: f"/people/{ids['other_person']}/consents/new",
+             lambda ids: {"kind": "sharing", "method": "signed_form", "partner_id": str(ids["partner_c"]),
+                          "witness_name": "", "legal_basis": ""},
+             {"kind": CHOICE, "method": CHOICE, "partner_id": INT, "witness_name": TEXT, "legal_basis": TEXT},
+             needs=_needs("other"), tables=(ConsentRecord, FormSubmission, Referral), form_token="form_token",
+             examples=10, extra=lambda ids: _ids(ids, "partner_a", "partner_b") + ("processing", "statistics")),
+    FormSpec("consent_withdraw", "caseworker_a",
+             lambda ids: f"/people/{ids['other_person']}/consents/{{choice}}/withdraw", lambda ids: {},
+             {"kind": CHOICE, "withdrawn_at": DATE}, needs=_needs("other", "closing"),
+             tables=(ConsentRecord, Referral), watch=((ConsentRecord, "consent"), (ConsentRecord, "foreign_consent")),
+             page=lambda ids: f"/beneficiaries/{ids['other_person']}", path_choices=CONSENT_CHOICES, examples=10,
+             prepare=_keep_consent_given),
+    FormSpec("dpo_lookup", "dpo", lambda ids: "/privacy", lambda ids: {"case_number": ids["other_number"]},
+             {"case_number": TEXT}, needs=_needs("other"), tables=(Beneficiary, Case), examples=10,
+             extra=lambda ids: (ids["other_number"].lower(), f" {ids['other_number']} ", ids["other_number"][:-1],
+                                "OUJ-", "%")),
+    FormSpec("anonymise", "dpo", lambda ids: f"/privacy/people/{ids['anon_person']}/anonymise",
+             lambda ids: {"reason": "subject_request", "confirm": "y"}, {"reason": CHOICE, "confirm": BOOL},
+             tables=(Beneficiary, Case, ConsentRecord, IdentityDocument), watch=((Beneficiary, "anon_person"),),
+             page=lambda ids: "/privacy", examples=10, prepare=_keep_person_to_anonymise,
+             extra=lambda ids: ERASURE_REASONS),
+    FormSpec("subject_access", "supervisor_a", lambda ids: f"/people/{ids['other_person']}/subject-access",
+             lambda ids: {"lang": "ar"}, {"lang": CHOICE}, needs=_needs("other"), method="GET", examples=10),
+    # --- the audit trail (dpo) ---
+    FormSpec("audit_search", "dpo", lambda ids: "/audit", _audit_filters, AUDIT_FILTERS, method="GET", examples=10,
+             extra=lambda ids: _ids(ids, "caseworker_a") + ("B", "C", "case_file", "beneficiary", "::1", "login.",
+                                                            "user.create", "1" * 18, "1" * 19)),
+    FormSpec("audit_export", "dpo", lambda ids: "/audit/export.csv", _audit_filters, AUDIT_FILTERS, method="GET",
+             page=lambda ids: "/audit", examples=10,
+             extra=lambda ids: _ids(ids, "caseworker_a") + ("B", "case_file", "::1", "login.", "1" * 18)),
+    # --- second factor ---
+    FormSpec("login_code", None, lambda ids: "/login/code", _second_factor_code, {"code": TEXT},
+             tables=(User, RecoveryCode), fresh_client=True, client=_pending_second_factor, examples=10,
+             extra=lambda ids: CODE_VARIANTS),
+    FormSpec("mfa_enrolment", "caseworker_a", lambda ids: "/account/second-factor", _enrolment_code, {"code": TEXT},
+             tables=(User, RecoveryCode), watch=((User, "caseworker_a"),), page=lambda ids: "/account/password",
+             accepted=("fs-5 recovery-codes",), rotates_session=True, prepare=_keep_enrolment_pending, examples=10,
+             extra=lambda ids: CODE_VARIANTS),
+    FormSpec("recovery_codes", "supervisor_a", lambda ids: "/account/recovery-codes",
+             lambda ids: {"password": PASSWORD}, {"password": TEXT}, tables=(RecoveryCode,),
+             watch=((User, "supervisor_a"),), page=lambda ids: "/account/security", accepted=("fs-5 recovery-codes",),
+             examples=8, extra=lambda ids: (PASSWORD.upper(), PASSWORD + " ", "\x00" + PASSWORD)),
+    FormSpec("mfa_off", "caseworker_a2", lambda ids: "/account/second-factor/off",
+             lambda ids: {"password": PASSWORD}, {"password": TEXT}, tables=(RecoveryCode,),
+             watch=((User, "caseworker_a2"),), page=lambda ids: "/account/security", accepted=("alert alert-info",),
+             prepare=_keep_second_factor, examples=8,
+             extra=lambda ids: (PASSWORD.upper(), PASSWORD + " ", "\x00" + PASSWORD)),
 )
 
 
@@ -430,9 +663,13 @@ def build_scene(app, world, register, needs: frozenset[str]) -> Ids:
 # --- what PostgreSQL would refuse ------------------------------------------------------------------------------------
 
 
+INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
+
+
 class PostgresFaithfulness:
-    """Collects what SQLite stores but PostgreSQL refuses (a 500 there): NUL characters in SQL parameters, and
-    strings longer than their VARCHAR column."""
+    """Collects what SQLite stores but PostgreSQL refuses (a 500 there): NUL characters in SQL parameters, integers
+    outside INTEGER's range (psycopg binds them as `::INTEGER`; every id column is an INTEGER), and strings longer
+    than their VARCHAR column."""
 
     def __init__(self, engine):
         self.engine = engine
@@ -444,6 +681,9 @@ class PostgresFaithfulness:
             values = row.values() if isinstance(row, dict) else (row or ())
             if any(isinstance(value, str) and "\x00" in value for value in values):
                 self.problems.append(f"NUL character in a SQL parameter: {statement[:120]}")
+            if any(isinstance(value, int) and not isinstance(value, bool) and not INT4_MIN <= value <= INT4_MAX
+                   for value in values):
+                self.problems.append(f"integer out of INTEGER range in a SQL parameter: {statement[:120]}")
 
     def _before_flush(self, session, _context, _instances):
         for obj in list(session.new) + list(session.dirty):
@@ -521,11 +761,11 @@ class Poster:
     def post(self, mutation: dict, choice: str = "") -> None:
         spec, app = self.spec, self.app
         if spec.fresh_client:
-            self.client = app.test_client()
+            self.client = spec.client(app, self.ids) if spec.client else app.test_client()
             self.token = csrf_token(self.client, self.page)
         if spec.prepare:
             spec.prepare(app, self.ids)
-        url = spec.url(self.ids).replace("{choice}", choice)
+        url = spec.url(self.ids).replace("{choice}", choice.format(**self.ids))
         with app.app_context():
             data = _apply(spec.valid(self.ids), mutation)
         before = _state(app, spec, self.ids)
@@ -546,14 +786,21 @@ class Poster:
             assert status in ALLOWED, f"{spec.name}: status {status} for {shown}"
             _assert_escaped(body, f"the answer to {spec.name}")
             refused = status != 302
+            page = body  # what the person sees: the answer, or the page it redirects to
             if status == 302:
                 location = urlsplit(response.headers["Location"])
                 assert not location.netloc, f"{spec.name} redirects off-site: {response.headers['Location']}"
                 followed = self.client.get(location.path, query_string=location.query)
                 assert followed.status_code == 200, (spec.name, location, followed.status_code)
                 self.last_page = (location.path, _body(followed))
-                _assert_escaped(self.last_page[1], f"the page {spec.name} redirects to")
-                refused = 'class="alert alert-danger"' in self.last_page[1]
+                page = self.last_page[1]
+                _assert_escaped(page, f"the page {spec.name} redirects to")
+                refused = 'class="alert alert-danger"' in page
+            if spec.accepted:
+                refused = not any(marker in page for marker in spec.accepted)
+                if refused and status in (200, 302, 422):
+                    assert "invalid-feedback" in page or "alert-danger" in page, \
+                        f"{spec.name}: refused ({status}) without a message for {shown}"
             elif status in (200, 422) and spec.method == "POST" and spec.name != "login":
                 assert "invalid-feedback" in body or "alert-danger" in body, \
                     f"{spec.name}: refused ({status}) without a message for {shown}"
@@ -568,7 +815,11 @@ class Poster:
 @pytest.mark.parametrize("spec", FORMS, ids=[spec.name for spec in FORMS])
 def test_form_survives_hostile_input(app, world, register, login_as, spec: FormSpec):
     ids = build_scene(app, world, register, spec.needs)
-    poster = Poster(app, spec, ids, login_as(spec.user) if spec.user else app.test_client())
+    if spec.client:
+        client = spec.client(app, ids)
+    else:
+        client = login_as(spec.user) if spec.user else app.test_client()
+    poster = Poster(app, spec, ids, client)
     kinds = {name.format(**ids): kind for name, kind in spec.fields.items()}
     choices = spec.path_choices or ("",)
 
@@ -580,6 +831,8 @@ def test_form_survives_hostile_input(app, world, register, login_as, spec: FormS
 
     with app.app_context():
         valid = spec.valid(ids)
-    for edge in reversed(edge_mutations(kinds, valid)):
-        check = example(mutation=edge, choice=choices[0])(check)
+    edges = [(edge, choices[0]) for edge in edge_mutations(kinds, valid)]
+    edges += [({}, choice) for choice in choices[1:]]  # every path choice once, with the valid post
+    for edge, choice in reversed(edges):
+        check = example(mutation=edge, choice=choice)(check)
     check()

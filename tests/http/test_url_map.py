@@ -131,3 +131,14 @@ def test_a_route_without_a_declared_permission_is_denied_to_everyone(app_with_an
     client = extra.test_client()
     login(client, "caseworker.a")
     assert client.get("/probe/declared").get_data(as_text=True) == "served"
+
+
+@pytest.mark.parametrize("digits", ["99999999999999999999", "9223372036854775808", "2147483648", "١", "１"])
+def test_out_of_range_or_non_ascii_ids_are_404_before_any_query(app, world, register, login_as, digits):
+    """Ids too large for an INTEGER column (PostgreSQL would refuse the parameter, SQLite cannot bind the first)
+    and digits of other scripts (which int() would read as 1) do not match any route."""
+    person_id, _ = register("caseworker_a")
+    client = login_as("caseworker_a")
+    assert client.get(f"/beneficiaries/{person_id}").status_code == 200 and person_id == 1
+    assert client.get(f"/beneficiaries/{digits}").status_code == 404
+    assert client.get(f"/cases/{digits}").status_code == 404
