@@ -70,9 +70,10 @@ def _register_blueprints(app: Flask) -> None:
     from caseapp.referrals.directory_views import bp as directory_bp
     from caseapp.privacy.views import bp as privacy_bp
     from caseapp.referrals.views import bp as referrals_bp
+    from caseapp.reports.views import bp as reports_bp
 
     for blueprint in (home_bp, auth_bp, beneficiaries_bp, cases_bp, casework_bp, referrals_bp, directory_bp,
-                      admin_bp, audit_bp, privacy_bp):
+                      admin_bp, audit_bp, privacy_bp, reports_bp):
         app.register_blueprint(blueprint)
 
 

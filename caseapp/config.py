@@ -60,6 +60,8 @@ class Config:
     MFA_ISSUER = os.environ.get("CASEAPP_MFA_ISSUER", "caseapp")
     # Retention: cases closed longer than this many days are anonymised by `flask caseapp retention run --apply`.
     RETENTION_DAYS = int(os.environ.get("CASEAPP_RETENTION_DAYS", str(5 * 365)))
+    # Published reports never show a count from 1 to REPORT_THRESHOLD - 1 (see reports/disclosure.py).
+    REPORT_THRESHOLD = int(os.environ.get("CASEAPP_REPORT_THRESHOLD", "5"))
 
 
 class DevConfig(Config):

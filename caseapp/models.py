@@ -16,3 +16,4 @@ from caseapp.referrals.models import DirectoryEntry, Notification, Referral, Ref
 from caseapp.security.form_tokens import FormSubmission  # noqa: F401
 from caseapp.partners.models import Partner  # noqa: F401
 from caseapp.places.models import Commune, Province, Region, ServicePoint  # noqa: F401
+from caseapp.reports.models import PublishedReport  # noqa: F401

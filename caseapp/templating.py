@@ -18,7 +18,7 @@ def _date(value: date | datetime | None) -> str:
     return format_date(value, "medium")
 
 
-def _closure_reason(code: str | None) -> str:
+def closure_reason_name(code: str | None) -> str:
     from caseapp.cases.workflow import closure_reasons
 
     row = closure_reasons().get(code or "")
@@ -64,7 +64,7 @@ def init_templating(app: Flask) -> None:
         record_label=_label(labels.RECORD_LABELS),
         change_label=_label(labels.CHANGE_LABELS),
         field_label=_label(labels.FIELD_LABELS),
-        closure_reason_label=_closure_reason,
+        closure_reason_label=closure_reason_name,
         referral_status_label=_label(labels.REFERRAL_STATUS_LABELS),
         referral_action_label=_label(labels.REFERRAL_ACTION_LABELS),
         priority_label=_label(labels.PRIORITY_LABELS),

@@ -21,6 +21,7 @@ from caseapp.extensions import db
 from caseapp.partners.models import Partner
 from caseapp.places.models import ServicePoint
 from caseapp.referrals.models import DirectoryEntry, Notification, Referral
+from caseapp.reports.models import PublishedReport
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -47,7 +48,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "caseworker": _CASE_WORK,
     "supervisor": _CASE_WORK | _SUPERVISION,
     "referral_receiver": frozenset({"referral.inbox", "referral.view", *_RECEIVER_ACTIONS}),
-    "me_officer": frozenset(),
+    "me_officer": frozenset({"report.view", "report.build", "report.publish"}),
     "dpo": _DATA_PROTECTION,
     "admin": frozenset({"admin.manage", "directory.view", "directory.manage"}),
 }
@@ -156,6 +157,8 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
         return (user.role == "dpo" and action.startswith("person.")) or any(_case_in_scope(user, case) for case in obj.cases)
     if action == "admin.manage":
         return isinstance(obj, (User, Partner, ServicePoint))  # administration is programme-wide
+    if isinstance(obj, PublishedReport):
+        return True  # published reports hold anonymised aggregates only: the role-level permission decides
     if isinstance(obj, ServicePoint):
         return obj.active and _in_scope(user, obj.partner_id, obj.id)
     return False

@@ -57,6 +57,9 @@ EXPECTED_HOLDERS = {
     "person.access_log": {"supervisor", "dpo"},
     "person.access_export": {"supervisor", "dpo"},
     "person.erase": {"dpo"},
+    "report.view": {"me_officer"},
+    "report.build": {"me_officer"},
+    "report.publish": {"me_officer"},
 }
 CASE_ACTIONS = ("beneficiary.view", "case.view")
 

@@ -1,0 +1,1 @@
+"""Anonymised periodic reports: indicators, disclosure control, published (frozen) reports and exports."""

@@ -1,0 +1,83 @@
+"""A period's report as published content: disclosure control applied, suppressed values replaced by null.
+
+The content is a JSON-able dict, the only thing pages, exports and published versions read:
+    {"period", "first_day", "last_day", "threshold", "excluded_rounded",
+     "tables": [{"indicator", "dimensions", "domains", "cells": [[[[dimension, value], ...], count or null], ...]}],
+     "rates": [{"indicator", "key": [[dimension, value], ...], "value": number or null}]}
+A suppressed count never leaves `build_content`: not in the content, not in a published version, not in an export.
+"""
+import hashlib
+import json
+
+from sqlalchemy import func, select
+
+from caseapp.audit.service import record
+from caseapp.extensions import db
+from caseapp.reports.disclosure import protect
+from caseapp.reports.indicators import build_indicators
+from caseapp.reports.models import PublishedReport
+from caseapp.reports.periods import parse_period
+
+ROUNDING_BASE = 10
+
+
+def rounded(count: int, base: int = ROUNDING_BASE) -> str:
+    """People left out, as a rounded figure: '0', 'fewer than 10', or a multiple of 10 ('about 30')."""
+    if count == 0:
+        return "0"
+    if count < base:
+        return f"<{base}"
+    return f"~{base * round(count / base)}"
+
+
+def build_content(period_label: str, threshold: int) -> dict:
+    """Compute the period's indicators and apply disclosure control; raises ValueError for a malformed period."""
+    period = parse_period(period_label)
+    data = build_indicators(period)
+    protection = protect(data.tables, threshold, data.rates)
+    return {
+        "period": period.label,
+        "first_day": period.first_day.isoformat(),
+        "last_day": period.last_day.isoformat(),
+        "threshold": threshold,
+        "excluded_rounded": rounded(data.excluded_without_consent),
+        "tables": [{
+            "indicator": table.indicator,
+            "dimensions": list(table.dimensions),
+            "domains": {dimension: list(values) for dimension, values in table.domains.items()},
+            "cells": [[[list(pair) for pair in key], count if protection.published(table.indicator, key) else None]
+                      for key, count in sorted(table.counts.items(), key=lambda item: _order(table, item[0]))],
+        } for table in data.tables],
+        "rates": [{"indicator": rate.indicator, "key": [list(pair) for pair in rate.key],
+                   "value": rate.value if protection.rate_published(rate) else None}
+                  for rate in data.rates],
+    }
+
+
+def _order(table, key) -> tuple:
+    """Inner cells in domain order, each dimension's total after its values."""
+    fixed = dict(key)
+    return tuple((0, table.domains[dimension].index(fixed[dimension])) if dimension in fixed else (1, 0)
+                 for dimension in table.dimensions)
+
+
+def content_json(content: dict) -> str:
+    return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def publish(actor, content: dict) -> PublishedReport:
+    """Store `content` as the next version of its period's report; versions are never changed. Audited."""
+    text = content_json(content)
+    latest = db.session.scalar(select(func.max(PublishedReport.version)).where(
+        PublishedReport.period == content["period"])) or 0
+    report = PublishedReport(period=content["period"], version=latest + 1, threshold=content["threshold"],
+                             content=text, content_sha256=hashlib.sha256(text.encode()).hexdigest(),
+                             published_by_id=getattr(actor, "id", None))
+    db.session.add(report)
+    db.session.flush()
+    record(actor, "report.publish", report, period=report.period, version=report.version)
+    return report
+
+
+def published_content(report: PublishedReport) -> dict:
+    return json.loads(report.content)
