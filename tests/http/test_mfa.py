@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pyotp
 import pytest
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from sqlalchemy import select, text
 
 from caseapp.audit.models import AuditEvent
@@ -36,6 +36,12 @@ CODES_PATTERN = re.compile(r'<ul class="[^"]*recovery-codes"[^>]*>(.*?)</ul>', r
 def _translated(app, message: str, language: str = "fr") -> str:
     with app.test_request_context(headers={"Accept-Language": language}):
         return gettext(message)
+
+
+def _translated_plural(app, singular: str, plural: str, num: int, language: str = "fr") -> str:
+    """A plural entry (ngettext in the template), formatted with `num` as the template does."""
+    with app.test_request_context(headers={"Accept-Language": language}):
+        return ngettext(singular, plural, num)
 
 
 def _body(response) -> str:
@@ -591,7 +597,7 @@ def test_new_recovery_codes_need_the_password_and_replace_the_old_ones(app, worl
     old = _recovery_codes(_post(client, "/account/recovery-codes", password=PASSWORD))
     new = _recovery_codes(_post(client, "/account/recovery-codes", password=PASSWORD))
     assert len(old) == len(new) == 10 and not set(old) & set(new)
-    assert _translated(app, "%(num)d unused recovery codes.") % {"num": 10} in _body(
+    assert _translated_plural(app, "%(num)d unused recovery code.", "%(num)d unused recovery codes.", 10) in _body(
         client.get("/account/security"))
 
     refused = _pending(app.test_client(), "supervisor.a")

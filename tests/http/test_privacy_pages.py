@@ -1,9 +1,14 @@
 """Data-protection pages through HTTP: consents on the person page, subject access (page and JSON), the dpo's lookup
-and erasure; permissions (403 by role, 404 out of scope), CSRF, rate limit, audit."""
+and erasure; permissions (403 by role, 404 out of scope), CSRF, rate limit, audit.
+
+Messages are computed with the app's own catalogue (French, as the test client asks for no language), never written
+here in another language."""
+import html
 import json
 import re
 
 import pytest
+from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import select
 
 from caseapp.audit.models import AuditEvent
@@ -51,6 +56,33 @@ def _text(response) -> str:
     return response.get_data(as_text=True)
 
 
+def _shown(response) -> str:
+    """The page's text with HTML entities decoded (apostrophes are escaped in pages)."""
+    return html.unescape(_text(response))
+
+
+def _french(app, message: str, **values) -> str:
+    """`message` through the French catalogue, as the test client's pages show it."""
+    with app.test_request_context(), force_locale("fr"):
+        return gettext(message, **values)
+
+
+def _french_plural(app, singular: str, plural: str, num: int) -> str:
+    """A plural entry through the French catalogue, formatted with `num` as the template's ngettext does."""
+    with app.test_request_context(), force_locale("fr"):
+        return ngettext(singular, plural, num)
+
+
+WITHDRAWAL_WARNING = ("The withdrawal is recorded and dated. If the person asks for their data to be erased, that is a "
+                      "request to the data-protection officer, who decides on it and carries it out.")
+WITHDRAWN_PROCESSING = ("Withdrawing consent to processing erases nothing: erasure of the person's data is a "
+                        "request to the data-protection officer.")
+REFERRALS_TO_CANCEL = ("%(num)d open referral of this person to the partner will be cancelled, and its receiving "
+                       "partner told (without the person's name).",
+                       "%(num)d open referrals of this person to the partner will be cancelled, and their receiving "
+                       "partners told (without the person's name).")
+
+
 # --- consents on the person page ---------------------------------------------------------------------------------
 
 
@@ -93,13 +125,13 @@ def test_withdrawing_needs_a_post_with_csrf_and_warns_about_erasure(app, world, 
         processing = next(c.id for c in db.session.get(Beneficiary, person_id).consents if c.kind == "processing")
     client = login_as("caseworker_a")
     url = f"/people/{person_id}/consents/{processing}/withdraw"
-    confirm = _text(client.get(url))
-    assert "data-protection officer" in confirm
+    confirm = _shown(client.get(url))
+    assert _french(app, WITHDRAWAL_WARNING) in confirm  # erasure is a request to the data-protection officer
     assert client.post(url, data={}).status_code == 400
     with app.app_context():
         assert db.session.get(ConsentRecord, processing).withdrawn_at is None
     done = client.post(url, data={"csrf_token": csrf_token(client, url)}, follow_redirects=True)
-    assert done.status_code == 200 and "data-protection officer" in _text(done)
+    assert done.status_code == 200 and _french(app, WITHDRAWN_PROCESSING) in _shown(done)
     with app.app_context():
         consent = db.session.get(ConsentRecord, processing)
         assert consent.withdrawn_at is not None and consent.withdrawn_by_id == world.users["caseworker_a"]
@@ -115,7 +147,7 @@ def test_withdrawing_a_sharing_consent_through_the_page_cancels_the_referral(app
         db.session.commit()
     client = login_as("supervisor_a")
     url = f"/people/{ids[0]}/consents/{ids[1]}/withdraw"
-    assert "1 open referral" in _text(client.get(url))
+    assert _french_plural(app, *REFERRALS_TO_CANCEL, 1) in _shown(client.get(url))
     assert client.post(url, data={"csrf_token": csrf_token(client, url)}).status_code == 302
     with app.app_context():
         assert db.session.get(Referral, ids[2]).status == "cancelled"
@@ -216,7 +248,7 @@ def test_the_dpo_finds_a_person_by_exact_case_number_without_it_in_the_url(app, 
     assert CANARY["given_name"] in page and canary["number"] in page
     assert f"/privacy/people/{canary['person']}/anonymise" in page and "subject-access.json" in page
     missing = client.post("/privacy", data={"csrf_token": token, "case_number": canary["number"][:-1] + "9"})
-    assert missing.status_code == 200 and "No case has this number" in _text(missing)
+    assert missing.status_code == 200 and _french(app, "No case has this number.") in _shown(missing)
     partial = client.post("/privacy", data={"csrf_token": token, "case_number": canary["number"][:-2]})
     assert partial.status_code == 200  # exact numbers only
     events = _events(app, "person.lookup")
@@ -248,11 +280,12 @@ def test_anonymisation_through_the_page_needs_confirmation_and_happens_once(app,
         assert db.session.get(Beneficiary, canary["person"]).anonymised_at is None
     done = client.post(url, data={"csrf_token": token, "reason": "subject_request", "confirm": "y"})
     assert done.status_code == 302 and done.headers["Location"].endswith(f"/privacy/people/{canary['person']}")
-    summary = _text(client.get(done.headers["Location"]))
-    assert "Anonymised" in summary and CANARY["given_name"] not in summary and canary["number"] in summary
+    anonymised = _french(app, "Anonymised")
+    summary = _shown(client.get(done.headers["Location"]))
+    assert anonymised in summary and CANARY["given_name"] not in summary and canary["number"] in summary
     again = client.post(url, data={"csrf_token": token, "reason": "subject_request", "confirm": "y"})
-    assert again.status_code == 200 and "already been anonymised" in _text(again)
+    assert again.status_code == 200 and _french(app, "This person's data has already been anonymised.") in _shown(again)
     assert len(_events(app, "person.anonymise")) == 1
-    person_page = _text(login_as("caseworker_a").get(f"/beneficiaries/{canary['person']}"))
-    assert "Anonymised" in person_page and CANARY["given_name"] not in person_page
+    person_page = _shown(login_as("caseworker_a").get(f"/beneficiaries/{canary['person']}"))
+    assert anonymised in person_page and CANARY["given_name"] not in person_page
     assert CANARY["document"] not in person_page and "/consents/new" not in person_page
