@@ -87,3 +87,12 @@ def assign():
 def show(case_id: int):
     case = get_or_404(Case, case_id, "case.view")
     return page_context.render_case_page(case)
+
+
+@bp.route("/team")
+@requires("dashboard.view")
+def team():
+    """The supervisor's operational dashboard (their organisation only; named, not anonymised, never exported)."""
+    from caseapp.cases.dashboard import team_dashboard
+
+    return render_template("cases/team.html", board=team_dashboard(current_user))

@@ -57,6 +57,7 @@ EXPECTED_HOLDERS = {
     "person.access_log": {"supervisor", "dpo"},
     "person.access_export": {"supervisor", "dpo"},
     "person.erase": {"dpo"},
+    "dashboard.view": {"supervisor"},
     "report.view": {"me_officer"},
     "report.build": {"me_officer"},
     "report.publish": {"me_officer"},
