@@ -10,6 +10,7 @@ import hashlib
 import json
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from caseapp.audit.service import record
 from caseapp.extensions import db
@@ -65,18 +66,29 @@ def content_json(content: dict) -> str:
     return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def publish(actor, content: dict) -> PublishedReport:
-    """Store `content` as the next version of its period's report; versions are never changed. Audited."""
+def publish(actor, content: dict, attempts: int = 5) -> PublishedReport:
+    """Store `content` as the next version of its period's report; versions are never changed. Audited.
+
+    Two officers publishing the same period at once both read the same last version: the unique (period,
+    version) constraint refuses the second insert, which then takes the following number.
+    """
     text = content_json(content)
-    latest = db.session.scalar(select(func.max(PublishedReport.version)).where(
-        PublishedReport.period == content["period"])) or 0
-    report = PublishedReport(period=content["period"], version=latest + 1, threshold=content["threshold"],
-                             content=text, content_sha256=hashlib.sha256(text.encode()).hexdigest(),
-                             published_by_id=getattr(actor, "id", None))
-    db.session.add(report)
-    db.session.flush()
-    record(actor, "report.publish", report, period=report.period, version=report.version)
-    return report
+    for attempt in range(attempts):
+        latest = db.session.scalar(select(func.max(PublishedReport.version)).where(
+            PublishedReport.period == content["period"])) or 0
+        report = PublishedReport(period=content["period"], version=latest + 1, threshold=content["threshold"],
+                                 content=text, content_sha256=hashlib.sha256(text.encode()).hexdigest(),
+                                 published_by_id=getattr(actor, "id", None))
+        try:
+            with db.session.begin_nested():
+                db.session.add(report)
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+            continue
+        record(actor, "report.publish", report, period=report.period, version=report.version)
+        return report
+    raise AssertionError("unreachable")
 
 
 def published_content(report: PublishedReport) -> dict:
