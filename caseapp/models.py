@@ -7,6 +7,7 @@ from caseapp.beneficiaries.models import (  # noqa: F401
     ConsentRecord,
     Household,
     IdentityDocument,
+    PersonKey,
     VulnerabilityFlag,
 )
 from caseapp.cases.models import (  # noqa: F401

@@ -141,3 +141,12 @@ class ConsentRecord(db.Model):
     @property
     def is_active(self) -> bool:
         return self.withdrawn_at is None
+
+
+class PersonKey(db.Model):
+    """One blocking key of a beneficiary (see beneficiaries/blocking.py): found by index, never shown."""
+
+    __tablename__ = "person_key"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), primary_key=True,
+                                                index=True)

@@ -8,9 +8,10 @@ from flask_babel import gettext as _
 from caseapp.access.policy import can
 from caseapp.audit.service import record
 from caseapp.beneficiaries.flags import allowed_flag_codes
+from caseapp.beneficiaries.blocking import person_keys
 from caseapp.beneficiaries.models import (
     CONSENT_METHODS, DOCUMENT_TYPES, PROFILES, SEXES, Beneficiary, BeneficiaryFlag, ConsentRecord,
-    IdentityDocument,
+    IdentityDocument, PersonKey,
 )
 from caseapp.beneficiaries.lookup import document_lookup_index, phone_lookup_index
 from caseapp.beneficiaries.normalize import name_search_key, phone_digits
@@ -229,6 +230,8 @@ def register_beneficiary(actor, data: RegistrationData, today: date | None = Non
     person.consents.extend(_consents(data, actor))
     db.session.add(person)
     db.session.flush()
+    db.session.add_all(PersonKey(key=key, beneficiary_id=person.id) for key in sorted(person_keys(
+        (person.given_name, person.given_name_alt), (person.family_name, person.family_name_alt), birth)))
     bind_form_token(form_token, person)
     record(actor, "beneficiary.create", person, fields=sorted(_filled_fields(data)))
     case = open_case(actor, person, service_point)

@@ -14,8 +14,9 @@ from sqlalchemy.orm import contains_eager, joinedload
 from caseapp.access.policy import scope
 from caseapp.audit.service import record
 from caseapp.beneficiaries.flags import allowed_flag_codes
+from caseapp.beneficiaries.blocking import search_keys
 from caseapp.beneficiaries.lookup import document_lookup_index, phone_lookup_index
-from caseapp.beneficiaries.models import Beneficiary, BeneficiaryFlag, IdentityDocument
+from caseapp.beneficiaries.models import Beneficiary, BeneficiaryFlag, IdentityDocument, PersonKey
 from caseapp.beneficiaries.normalize import normalize_name, phone_digits
 from caseapp.cases.models import CASE_STATUSES, RISK_LEVELS, Case, CaseNumberCounter, FollowUp
 from caseapp.extensions import db
@@ -89,6 +90,9 @@ def _text_condition(text: str):
     words = normalize_name(compact).split()
     if words:
         conditions.append(and_(*(Beneficiary.name_search.contains(word, autoescape=True) for word in words)))
+        # Across scripts and spellings: the typed words' phonetic keys (محمد العمراني finds Mohamed El Amrani).
+        if keys := search_keys(compact):
+            conditions.append(Beneficiary.id.in_(select(PersonKey.beneficiary_id).where(PersonKey.key.in_(sorted(keys)))))
     return or_(*conditions) if conditions else None
 
 

@@ -11,11 +11,11 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import case as when
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from caseapp.access.policy import ensure
 from caseapp.audit.service import record
-from caseapp.beneficiaries.models import Beneficiary
+from caseapp.beneficiaries.models import Beneficiary, PersonKey
 from caseapp.cases.models import Case, CaseNote, CaseTransfer, ChangeRecord, FollowUp, PlanGoal
 from caseapp.errors import DomainError, ValidationFailed
 from caseapp.extensions import db
@@ -122,6 +122,7 @@ def anonymise_person(actor, person: Beneficiary, reason: str, now: datetime | No
     if person.anonymised_at is not None:
         raise DomainError(_("This person's data has already been anonymised."))
     _blank_identity(person)
+    db.session.execute(delete(PersonKey).where(PersonKey.beneficiary_id == person.id))  # names gone, keys too
     _leave_household(person)
     for case in person.cases:
         _blank_case(case)
