@@ -8,6 +8,7 @@ from caseapp.beneficiaries.models import (  # noqa: F401
     Household,
     IdentityDocument,
     PersonKey,
+    PersonMerge,
     VulnerabilityFlag,
 )
 from caseapp.cases.models import (  # noqa: F401
@@ -18,3 +19,4 @@ from caseapp.security.form_tokens import FormSubmission  # noqa: F401
 from caseapp.partners.models import Partner  # noqa: F401
 from caseapp.places.models import Commune, Province, Region, ServicePoint  # noqa: F401
 from caseapp.reports.models import PublishedReport  # noqa: F401
+from caseapp.imports.models import ImportBatch, ImportMapping  # noqa: F401

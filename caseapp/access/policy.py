@@ -37,7 +37,7 @@ _RECEIVER_ACTIONS = ("referral.accept", "referral.decline", "referral.start", "r
 _SUPERVISION = frozenset({
     "case.assign", "case.close.approve", "case.reopen", "case.transfer.propose", "case.transfer.decide",
     "case.history", "referral.approve", "referral.return", "referral.review",
-    "person.access_log", "person.access_export", "dashboard.view",
+    "person.access_log", "person.access_export", "dashboard.view", "person.merge", "import.manage",
 })
 # The data protection officer works programme-wide on people's rights, never on case contents.
 _DATA_PROTECTION = frozenset({

@@ -52,6 +52,9 @@ class Beneficiary(db.Model):
     registered_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     registered_at_service_point_id: Mapped[int] = mapped_column(ForeignKey("service_point.id"), index=True)
     anonymised_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    # A tombstone after a merge: the record kept instead (its cases, referrals and notes moved there).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
     version: Mapped[int] = mapped_column(default=1)
 
     commune: Mapped["Commune"] = relationship()  # noqa: F821
@@ -150,3 +153,20 @@ class PersonKey(db.Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), primary_key=True,
                                                 index=True)
+
+
+class PersonMerge(db.Model):
+    """A merge of two records of one person: `merged` became a tombstone of `kept`; undoable from `snapshot`."""
+
+    __tablename__ = "person_merge"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kept_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    merged_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    merged_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    merged_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    row_key: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # What the merge changed (the kept record's former values, the ids of the moved child records): encrypted.
+    _snapshot_sealed: Mapped[str] = mapped_column("snapshot", SealedText)
+    snapshot = Encrypted()

@@ -58,6 +58,8 @@ EXPECTED_HOLDERS = {
     "person.access_export": {"supervisor", "dpo"},
     "person.erase": {"dpo"},
     "dashboard.view": {"supervisor"},
+    "person.merge": {"supervisor"},
+    "import.manage": {"supervisor"},
     "report.view": {"me_officer"},
     "report.build": {"me_officer"},
     "report.publish": {"me_officer"},

@@ -1,0 +1,1 @@
+"""Bulk import of the spreadsheets teams already keep (XLSX, CSV): mapping, dry run, import, rollback."""
