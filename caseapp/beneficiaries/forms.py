@@ -10,6 +10,9 @@ from caseapp.labels import CONSENT_METHOD_LABELS, DOCUMENT_TYPE_LABELS, PROFILE_
 class RegistrationForm(CreateForm):
     """Everything asked when a person is first registered; choices are filled in by the view."""
 
+    # Set by the "new person" button shown with likely duplicates: the user decided this is someone else.
+    confirm_new_person = BooleanField(default=False)
+
     service_point_id = IdSelectField(_l("Service point"), validate_choice=False)
     given_name = StringField(_l("Given name(s)"), validators=[Length(max=120)])
     family_name = StringField(_l("Family name"), validators=[Length(max=120)])

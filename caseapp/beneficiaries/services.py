@@ -255,3 +255,21 @@ def visible_flags(actor, person: Beneficiary) -> list[BeneficiaryFlag]:
 def visible_cases(actor, person: Beneficiary) -> list[Case]:
     """The person's cases within the actor's scope."""
     return [case for case in person.cases if can(actor, "case.view", case)]
+
+
+def likely_duplicates(actor, data: RegistrationData):
+    """People who are probably the person being registered: shown when in the actor's scope, else only counted."""
+    from caseapp.beneficiaries.duplicates import find_duplicates
+
+    birth = date(data.birth_year, 1, 1) if data.dob_estimated and data.birth_year else data.date_of_birth
+    record = {"given_name": data.given_name, "family_name": data.family_name, "sex": data.sex,
+              "date_of_birth": birth.isoformat() if birth else "", "dob_is_estimated": data.dob_estimated,
+              "nationality": data.nationality, "document_number": data.document_number}
+    return find_duplicates(actor, record, (data.given_name_alt, data.family_name_alt))
+
+
+def record_new_person_decision(actor, person: Beneficiary, duplicates) -> None:
+    """Audit that `actor` registered `person` as new although likely duplicates were shown (ids only)."""
+    record(actor, "beneficiary.not_a_duplicate", person,
+           candidates=sorted(candidate.id for candidate, _ in duplicates.visible),
+           outside_scope=duplicates.outside_scope)

@@ -9,7 +9,8 @@ from caseapp.beneficiaries.flags import flag_choices
 from caseapp.beneficiaries.forms import RegistrationForm
 from caseapp.beneficiaries.models import Beneficiary
 from caseapp.beneficiaries.services import (
-    RegistrationData, register_beneficiary, view_beneficiary, visible_cases, visible_flags,
+    RegistrationData, likely_duplicates, record_new_person_decision, register_beneficiary, view_beneficiary,
+    visible_cases, visible_flags,
 )
 from caseapp.beneficiaries import households
 from caseapp.beneficiaries.households import find_person_by_case_number
@@ -20,6 +21,7 @@ from caseapp.forms_common import choices
 from caseapp.labels import SPOKEN_LANGUAGE_LABELS
 from caseapp.places.countries import country_choices
 from caseapp.places.models import Commune
+from caseapp.security.form_tokens import token_was_used
 
 bp = Blueprint("beneficiaries", __name__, url_prefix="/beneficiaries")
 
@@ -52,13 +54,21 @@ def register():
     _fill_choices(form)
     if form.is_submitted():
         form.validate()
+        data = _registration_data(form)
+        duplicates = None
+        if not form.errors and not token_was_used(form.form_token.data):
+            duplicates = likely_duplicates(current_user, data)
+            if (duplicates.visible or duplicates.outside_scope) and not form.confirm_new_person.data:
+                return render_template("beneficiaries/register.html", form=form, duplicates=duplicates)
         try:
-            person, case = register_beneficiary(current_user, _registration_data(form), unparsed=form.errors,
+            person, case = register_beneficiary(current_user, data, unparsed=form.errors,
                                                 form_token=form.form_token.data)
         except ValidationFailed as failure:
             for name, messages in failure.errors.items():
                 form[name].errors = messages
         else:
+            if duplicates and (duplicates.visible or duplicates.outside_scope):
+                record_new_person_decision(current_user, person, duplicates)
             db.session.commit()
             flash(_("%(name)s is registered; case %(number)s is open.", name=person.display_name, number=case.number),
                   "success")

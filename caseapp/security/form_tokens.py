@@ -45,6 +45,11 @@ def claim_form_token(token: str | None, object_type: str) -> int | None:
     return earlier.object_id
 
 
+def token_was_used(token: str | None) -> bool:
+    """Whether a record was already created with `token` (read only: nothing is claimed)."""
+    return bool(token) and db.session.get(FormSubmission, token) is not None
+
+
 def bind_form_token(token: str | None, obj) -> None:
     """Record which record the claimed `token` created."""
     if token:

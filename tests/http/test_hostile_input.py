@@ -122,6 +122,9 @@ REGISTRATION = {
     "languages": (["ar", "fr"], MULTI), "document_type": ("passport", CHOICE), "document_number": ("AB123456", TEXT),
     "flags": (["homeless"], MULTI), "processing_basis": ("signed_form", CHOICE), "witness_name": ("", TEXT),
     "legal_basis": ("", TEXT), "statistics_consent": ("y", BOOL),
+    # Every example registers the same Karim Tazi: past the first, the likely-duplicate step would answer each post
+    # (tests/http/test_registration_duplicates.py covers it); the posted decision goes straight to the checks here.
+    "confirm_new_person": ("y", BOOL),
 }
 
 
