@@ -36,26 +36,30 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     with migrate_extension.db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
-        with _sqlite_foreign_keys_deferred(connection):
+        with _sqlite_foreign_keys_deferred(connection) as check_foreign_keys:
             with context.begin_transaction():
                 context.run_migrations()
+                check_foreign_keys()  # inside the transaction: a dangling reference rolls the migration back
 
 
 @contextmanager
 def _sqlite_foreign_keys_deferred(connection):
     """SQLite: batch mode rebuilds a table by copy, drop and rename, which foreign_keys=ON forbids for a table
-    other rows point to. Checks are off during the migration (the pragma only works outside a transaction) and
-    the whole database is checked afterwards: a migration that leaves a dangling reference fails."""
+    other rows point to. Checks are off during the migration (the pragma only works outside a transaction); the
+    whole database is checked before the migration commits: one that leaves a dangling reference is rolled back."""
     if connection.dialect.name != "sqlite":
-        yield
+        yield lambda: None
         return
     raw = connection.connection.dbapi_connection
-    raw.execute("PRAGMA foreign_keys = OFF")
-    try:
-        yield
+
+    def check():
         problems = raw.execute("PRAGMA foreign_key_check").fetchall()
         if problems:
             raise RuntimeError(f"foreign key violations after migration: {problems[:5]}")
+
+    raw.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield check
     finally:
         raw.execute("PRAGMA foreign_keys = ON")
 

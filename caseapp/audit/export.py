@@ -5,18 +5,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from caseapp.security.cells import safe_cell
+
 COLUMNS = ("id", "occurred_at", "actor", "partner", "action", "object_type", "object_id", "ip", "details", "hash")
 BOM = "\ufeff"
-# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> str:
-    """The value as CSV text; text a spreadsheet would run as a formula gets a leading apostrophe."""
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def utc_iso(moment: datetime) -> str:

@@ -12,7 +12,7 @@ SECOND_FACTOR_WAIT = timedelta(minutes=5)
 # What a user who must first change their password, then set up a second factor, may still open.
 _PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "home.set_language", "home.health",
                                         "static"})
-_SETUP_ENDPOINTS = _PASSWORD_CHANGE_ENDPOINTS | {"auth.mfa_setup"}
+_SETUP_ENDPOINTS = _PASSWORD_CHANGE_ENDPOINTS | {"auth.mfa_setup", "auth.mfa_new_key"}
 
 
 def init_login_manager(login_manager: LoginManager) -> None:

@@ -14,6 +14,7 @@ from caseapp.auth.services import (
 )
 from caseapp.auth.session import begin_pending_login, pending_login, reset_session, start_session
 from caseapp.errors import ValidationFailed
+from caseapp.forms_common import AppForm
 from caseapp.extensions import db
 from caseapp.safe_redirect import is_local_path
 from caseapp.security.rate_limit import login_limiter
@@ -133,13 +134,23 @@ def mfa_setup():
             start_session(current_user._get_current_object())  # other sessions, opened without a code, are over
             flash(_("Two-step login is on."), "success")
             return render_template("auth/recovery_codes.html", codes=codes)
-    elif current_user.totp_pending_secret is None or request.method == "GET" and request.args.get("restart"):
+    elif current_user.totp_pending_secret is None:
         mfa.begin_enrolment(current_user)
         db.session.commit()
     uri = mfa.provisioning_uri(current_user)
     return render_template("auth/mfa_setup.html", form=form, qr_svg=mfa.qr_code_svg(uri),
                            secret=" ".join(textwrap.wrap(current_user.totp_pending_secret, 4)),
                            required=mfa.mfa_required(current_user))
+
+
+@bp.route("/account/second-factor/new-key", methods=["POST"])
+@requires(AUTHENTICATED)
+def mfa_new_key():
+    """Draw another pending key (a POST: a link from elsewhere must not replace a set-up in progress)."""
+    if not current_user.mfa_enabled and AppForm().validate_on_submit():
+        mfa.begin_enrolment(current_user)
+        db.session.commit()
+    return redirect(url_for("auth.mfa_setup"))
 
 
 @bp.route("/account/recovery-codes", methods=["POST"])

@@ -1,11 +1,11 @@
 """Assigning cases to workers (in bulk) and transferring a case to another organisation's service point."""
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from caseapp.access.policy import can, ensure, may_be_assigned, scope
 from caseapp.auth.models import User
 from caseapp.cases.history import apply_changes
-from caseapp.cases.models import OPEN_STATUSES, Case, CaseTransfer
+from caseapp.cases.models import OPEN_STATUSES, Case, CaseTransfer, FollowUp
 from caseapp.errors import DomainError
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
@@ -103,6 +103,9 @@ def decide_transfer(actor, transfer: CaseTransfer, accept: bool, comment: str = 
                                     "assigned_worker_id": None, "closure_reason": None,
                                     "closure_requested_at": None, "closure_requested_by_id": None},
                       case=case, action="transfer_accepted")
+        # The old organisation's workers no longer hold its follow-ups: they fall to the new case worker.
+        db.session.execute(update(FollowUp).where(FollowUp.case_id == case.id, FollowUp.done_at.is_(None))
+                           .values(assigned_to_id=None))
     apply_changes(actor, transfer, {"status": "accepted" if accept else "declined", "decided_by_id": actor.id,
                                     "decided_at": utcnow(), "decision_comment": comment.strip() or None},
                   case=case, action="transfer_decided")

@@ -48,9 +48,11 @@ def _workers(actor, today) -> list[tuple[str, int, int]]:
         .where(FollowUp.done_at.is_(None), FollowUp.due_date < today, Case.status.in_(OPEN_STATUSES))
         .group_by(func.coalesce(FollowUp.assigned_to_id, Case.assigned_worker_id))).all())
     ids = (set(open_cases) | set(overdue)) - {None}
-    names = dict(db.session.execute(select(User.id, User.full_name).where(User.id.in_(sorted(ids)))).all()) if ids else {}
-    return sorted(((names[user_id], open_cases.get(user_id, 0), overdue.get(user_id, 0)) for user_id in ids),
-                  key=lambda row: (-row[1], row[0]))
+    # Only the actor's own organisation's staff are named (a stale assignment never names someone elsewhere).
+    names = dict(db.session.execute(select(User.id, User.full_name).where(
+        User.id.in_(sorted(ids)), User.partner_id == actor.partner_id)).all()) if ids else {}
+    return sorted(((names[user_id], open_cases.get(user_id, 0), overdue.get(user_id, 0)) for user_id in ids
+                   if user_id in names), key=lambda row: (-row[1], row[0]))
 
 
 def team_dashboard(actor, now: datetime | None = None) -> TeamDashboard:

@@ -28,8 +28,9 @@ def export_language(person: Beneficiary, requested: str | None, fallback: str) -
 
 
 def sees_restricted(actor) -> bool:
-    """Restricted notes and flags go into the export only for restricted access or the data-protection officer."""
-    return actor.role == "dpo" or bool(actor.restricted_access)
+    """Restricted notes and flags go into the export only for users with restricted access — the data-protection
+    officer included: their role reaches every person, not the restricted content (security.md requirement 8)."""
+    return bool(actor.restricted_access)
 
 
 def _exported_cases(actor, person: Beneficiary) -> list[Case]:

@@ -50,9 +50,16 @@ def build_content(period_label: str, threshold: int) -> dict:
                       for key, count in sorted(table.counts.items(), key=lambda item: _order(table, item[0]))],
         } for table in data.tables],
         "rates": [{"indicator": rate.indicator, "key": [list(pair) for pair in rate.key],
-                   "value": rate.value if protection.rate_published(rate) else None}
+                   "value": _published_rate(rate) if protection.rate_published(rate) else None}
                   for rate in data.rates],
     }
+
+
+def _published_rate(rate) -> float | None:
+    """Medians in whole days (a median of an odd count is one referral's own duration); shares as they are."""
+    if rate.value is not None and rate.indicator.startswith("referral_median_"):
+        return float(round(rate.value))
+    return rate.value
 
 
 def _order(table, key) -> tuple:

@@ -51,7 +51,9 @@ from caseapp.reports.tables import CellKey, Rate, Table
 
 Cell = tuple[str, CellKey]
 PRIMARY, SECONDARY = "primary", "secondary"  # why a count is hidden
-SMALL_BASE, HIDDEN_SOURCE = "small_base", "hidden_source"  # why a rate is hidden
+SMALL_BASE, HIDDEN_SOURCE, SMALL_PART = "small_base", "hidden_source", "small_part"  # why a rate is hidden
+# Shares (a count over a base): published with their base they reveal their numerator, value × base.
+SHARES = frozenset({"referral_acceptance_rate", "referral_answered_within_deadline"})
 MULTI_VALUED = ("flag",)
 
 
@@ -97,11 +99,19 @@ def protect(tables: Iterable[Table], k: int, rates: Iterable[Rate] = (), *,
         sources = (rate_sources or {}).get(rate.indicator, (rate.indicator,))
         if rate.base < k:
             decisions[rate] = SMALL_BASE
+        elif rate.indicator in SHARES and rate.value is not None and _small_part(rate, k):
+            decisions[rate] = SMALL_PART
         elif any(cells.get((source, rate.key)) is not None for source in sources):
             decisions[rate] = HIDDEN_SOURCE
         else:
             decisions[rate] = None
     return Protection(k, cells, decisions)
+
+
+def _small_part(rate: Rate, k: int) -> bool:
+    """A share whose numerator, or the rest of its base, is 1..k-1: value × base would give that count away."""
+    hits = round(rate.value * rate.base)
+    return 1 <= hits < k or 1 <= rate.base - hits < k
 
 
 def feasible_ranges(tables: Iterable[Table], suppressed: Iterable[Cell], *,
@@ -128,8 +138,9 @@ def method_text(k: int) -> str:
     """The method in one paragraph, for report footers and export notes."""
     return _("Counts from 1 to %(small)d are not shown, and further counts are hidden so that none of them can be "
              "worked out, exactly or to within 1 to %(small)d, from the totals, the other breakdowns or the other "
-             "tables of this report. Zeros are shown. Rates and medians are shown only when the count they rest on is "
-             "at least %(k)d and is itself shown.", small=k - 1, k=k)
+             "tables of this report. Zeros are shown. Rates and medians are shown only when they rest on at least %(k)d "
+             "cases, and a share only when neither the cases it counts nor the others number 1 to %(small)d. "
+             "Medians are rounded to whole days.", small=k - 1, k=k)
 
 
 def _models(tables: Iterable[Table], multi_valued: Collection[str]) -> dict[str, Model]:

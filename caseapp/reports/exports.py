@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from caseapp.reports.tables import DIMENSIONS
+from caseapp.security.cells import safe_text
 
 Labeller = Callable[[str, str], str]  # (dimension, code) → label in the current language
 BOM = "\ufeff"
@@ -49,7 +50,7 @@ def long_rows(content: dict) -> Iterator[list]:
 def _csv_text(rows) -> str:
     buffer = io.StringIO()
     buffer.write(BOM)
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    csv.writer(buffer, lineterminator="\r\n").writerows([safe_text(cell) for cell in row] for row in rows)
     return buffer.getvalue()
 
 
@@ -97,12 +98,12 @@ def workbook_bytes(content: dict, titles: dict[str, str], label: Labeller, metho
     for number, table in enumerate(content["tables"], start=1):
         sheet = book.create_sheet(f"{number:02d} {table['indicator']}"[:31])
         for row in _table_rows(table, titles.get(table["indicator"], table["indicator"]), label):
-            sheet.append(row)
+            sheet.append([safe_text(cell) for cell in row])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
     notes = book.create_sheet(_("Notes")[:31])
     for row in notes_rows(content, method):
-        notes.append(row)
+        notes.append([safe_text(cell) for cell in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -460,7 +460,13 @@ def test_the_set_up_page_draws_the_qr_code_itself(app, world, new_user):
         assert not re.match(r"(?i)\s*(https?:)?//", value), f"{attribute}={value}: an external URL"
     # A reload shows the same key; only "show a new code" draws another.
     assert _setup_page(client)[1] == key
-    restarted = client.get("/account/second-factor", query_string={"restart": "1"})
+    # A GET with any query string draws nothing; the "new code" button is a POST with a CSRF token.
+    assert KEY_PATTERN.search(client.get("/account/second-factor?restart=1").get_data(as_text=True)).group(1) \
+        .replace(" ", "") == key
+    assert client.post("/account/second-factor/new-key").status_code == 400
+    assert client.post("/account/second-factor/new-key",
+                       data={"csrf_token": csrf_token(client, "/account/second-factor")}).status_code == 302
+    restarted = client.get("/account/second-factor")
     assert restarted.status_code == 200
     assert KEY_PATTERN.search(restarted.get_data(as_text=True)).group(1).replace(" ", "") != key
 

@@ -259,3 +259,15 @@ def test_random_pairs_sharing_region_totals_leave_nothing_to_recover(joint):
                                     for sexes in joint], regions, ("age_group", None))
     protection = protect([by_sex, by_age], 5)
     assert_protected([by_sex, by_age], protection, 5)
+
+
+def test_a_share_is_hidden_when_its_count_or_the_rest_is_small():
+    """60 % of 5 answered referrals gives 3 accepted and 2 declined: both small, so the share is hidden."""
+    from caseapp.reports.disclosure import SMALL_PART
+
+    small = Rate("referral_acceptance_rate", (), 3 / 5, 5)
+    rest_small = Rate("referral_acceptance_rate", (("service_area", "avrr"),), 8 / 10, 10)
+    safe = Rate("referral_acceptance_rate", (("service_area", "employment"),), 5 / 10, 10)
+    none_accepted = Rate("referral_answered_within_deadline", (), 0.0, 12)
+    protection = protect([], 5, [small, rest_small, safe, none_accepted])
+    assert protection.rates == {small: SMALL_PART, rest_small: SMALL_PART, safe: None, none_accepted: None}

@@ -210,3 +210,18 @@ def test_a_version_number_taken_meanwhile_makes_the_publication_take_the_next(ap
         assert report.version == 2
         assert db.session.scalars(select(PublishedReport.version).where(
             PublishedReport.period == "2026-02").order_by(PublishedReport.version)).all() == [1, 2]
+
+
+def test_labels_that_look_like_formulas_cannot_run_in_a_spreadsheet(app):
+    """A partner or service point named by an admin like a formula is written as text, in the workbook and the CSV."""
+    def hostile(dimension: str, code: str) -> str:
+        return "=HYPERLINK(\"http://evil.example\",\"x\")" if dimension != "dimension" else code
+
+    with app.test_request_context():
+        book = load_workbook(io.BytesIO(workbook_bytes(CONTENT, TITLES, hostile, METHOD)))
+        text = people_csv(CONTENT, TITLES, hostile, METHOD)
+    cells = [cell.value for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+    assert not any(isinstance(value, str) and value.startswith("=") for value in cells)
+    assert any(isinstance(value, str) and value.startswith("'=HYPERLINK") for value in cells)
+    assert "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text and "'=HYPERLINK" in text
+    assert any(isinstance(value, int) and value > 0 for value in cells)  # counts stay numbers
