@@ -56,13 +56,19 @@ def _object_label(row, case_numbers: dict[int, str]) -> str:
     return _("%(type)s #%(id)s", type=object_type_label(event.object_type), id=event.object_id)
 
 
-def _log_entry(row, case_numbers: dict[int, str], restricted_access: bool) -> LogEntry:
+def _log_entry(row, case_numbers: dict[int, str], viewer) -> LogEntry:
+    """One line of the log. For anyone but the dpo, staff of other organisations are not named: the line would
+    tell which other organisations know the person."""
     event = row.AuditEvent
-    if row.restricted_note and not restricted_access:
+    if row.restricted_note and not viewer.restricted_access:
         action, shown_object = str(RESTRICTED_NOTE), ""
     else:
         action, shown_object = action_label(event.action), _object_label(row, case_numbers)
-    return LogEntry(occurred_at=event.occurred_at, actor_name=row.actor_name or "", partner_name=row.partner_name or "",
+    if viewer.role == "dpo" or event.partner_id == viewer.partner_id:
+        actor_name, partner_name = row.actor_name or "", row.partner_name or ""
+    else:
+        actor_name, partner_name = _("someone"), _("another organisation")
+    return LogEntry(occurred_at=event.occurred_at, actor_name=actor_name, partner_name=partner_name,
                     action=action, object_label=shown_object)
 
 
@@ -74,7 +80,7 @@ def person_log(person_id: int):
     page = person_access_log(current_user, person, cases, request.args.get("page", 1, type=int),
                              current_app.config["PAGE_SIZE"])
     numbers = {case.id: case.number for case in cases}
-    entries = [_log_entry(row, numbers, bool(current_user.restricted_access)) for row in page.items]
+    entries = [_log_entry(row, numbers, current_user) for row in page.items]
     html = render_template("audit/person_log.html", person=person, page=page, entries=entries,
                            utc_iso=utc_iso)
     db.session.commit()  # the view's audit event; after rendering, so the loaded rows stay loaded

@@ -116,15 +116,26 @@ def withdraw_consent(actor, consent: ConsentRecord, now: datetime | None = None)
     return cancelled
 
 
-def consent_rows(person: Beneficiary) -> list[ConsentRow]:
-    """All the person's consents, oldest first, with partner and staff names (one query)."""
+def consent_rows(person: Beneficiary, viewer) -> list[ConsentRow]:
+    """All the person's consents, oldest first (one query). Staff and partners are named when the consent was
+    recorded by the viewer's own organisation (or for the dpo); otherwise "another organisation", so that the
+    page does not tell which other organisations know the person."""
     recorder, withdrawer = aliased(User), aliased(User)
-    query = (select(ConsentRecord, Partner.name, recorder.full_name, withdrawer.full_name)
+    query = (select(ConsentRecord, Partner.name, recorder.full_name, withdrawer.full_name, recorder.partner_id,
+                    withdrawer.partner_id)
              .outerjoin(Partner, Partner.id == ConsentRecord.partner_id)
              .join(recorder, recorder.id == ConsentRecord.recorded_by_id)
              .outerjoin(withdrawer, withdrawer.id == ConsentRecord.withdrawn_by_id)
              .where(ConsentRecord.beneficiary_id == person.id).order_by(ConsentRecord.given_at, ConsentRecord.id))
-    return [ConsentRow(*row) for row in db.session.execute(query)]
+    everyone = viewer.role == "dpo"
+    elsewhere = _("another organisation")
+    rows = []
+    for consent, partner, recorded_by, withdrawn_by, recorded_in, withdrawn_in in db.session.execute(query):
+        ours = everyone or recorded_in == viewer.partner_id
+        rows.append(ConsentRow(
+            consent, partner if ours or partner is None else elsewhere, recorded_by if ours else elsewhere,
+            withdrawn_by if withdrawn_by is None or everyone or withdrawn_in == viewer.partner_id else elsewhere))
+    return rows
 
 
 def find_consent(person: Beneficiary, consent_id: int) -> ConsentRecord | None:

@@ -26,7 +26,7 @@ bp = Blueprint("privacy", __name__)
 @bp.app_template_global("privacy_consent_rows")
 def _consent_rows(person: Beneficiary) -> list[consents.ConsentRow]:
     """The person page's consent table (one query)."""
-    return consents.consent_rows(person)
+    return consents.consent_rows(person, current_user)
 
 
 def _person_page(person: Beneficiary) -> str:
