@@ -4,6 +4,8 @@ Same rules as caseapp.admin.services: explicit actor, every error at once, audit
 An administrator cannot disable, demote or lock out their own account, and the last active administrator
 cannot be disabled or demoted. Temporary passwords are returned to the caller once and only their hash is kept.
 """
+import hashlib
+import json
 import re
 import secrets
 
@@ -17,7 +19,7 @@ from caseapp.audit.service import record
 from caseapp.auth.mfa import clear_second_factor
 from caseapp.auth.models import User
 from caseapp.auth.services import create_user
-from caseapp.errors import ValidationFailed
+from caseapp.errors import EditConflict, ValidationFailed
 from caseapp.extensions import db
 from caseapp.i18n import LANGUAGES
 from caseapp.partners.models import Partner
@@ -132,10 +134,30 @@ def invite_user(actor: User, *, username: str, full_name: str, email: str | None
     return user, password
 
 
+def account_fingerprint(user: User) -> str:
+    """A digest of what the account form edits, as saved: the form carries it, so a save over someone else's newer
+    save (two administrators on one account) is caught without a version column on the account."""
+    values = [user.full_name, user.email, user.preferred_language, user.role, user.partner_id,
+              sorted(user.service_point_ids), bool(user.restricted_access)]
+    return hashlib.sha256(json.dumps(values, default=str).encode()).hexdigest()[:32]
+
+
+def _check_fingerprint(user: User, expected: str | None, submitted: dict) -> None:
+    current = account_fingerprint(user)
+    if expected is not None and expected != current:
+        raise EditConflict(_("Account"), [(_(name), "", str(value)) for name, value in submitted.items()], current)
+
+
 def update_user(actor: User, user: User, *, full_name: str, email: str | None, preferred_language: str | None,
-                role: str, partner_id: int | None, service_point_ids, restricted_access: bool) -> User:
-    """Edit an account; audited as user.role_change, user.scope_change and/or user.update, by what changed."""
+                role: str, partner_id: int | None, service_point_ids, restricted_access: bool,
+                expected_fingerprint: str | None = None) -> User:
+    """Edit an account; audited as user.role_change, user.scope_change and/or user.update, by what changed.
+
+    Raises EditConflict when `expected_fingerprint` (from the form) is not the account's current one."""
     ensure(actor, "admin.manage", user)
+    _check_fingerprint(user, expected_fingerprint, dict(
+        full_name=full_name, email=email, preferred_language=preferred_language, role=role, partner_id=partner_id,
+        service_point_ids=service_point_ids, restricted_access=restricted_access))
     errors: Errors = {}
     profile = _profile_values(errors, full_name, email, preferred_language)
     scope, points = _scope_values(errors, user, role, partner_id, service_point_ids, restricted_access)

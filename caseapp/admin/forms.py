@@ -1,6 +1,6 @@
 """Administration forms; choices that depend on data are filled in by the views, the services validate."""
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, SelectField, StringField
 
 from caseapp.forms_common import AppForm, CreateForm, MultiCheckboxField, choices, record_id
 from caseapp.i18n import LANGUAGES
@@ -80,6 +80,8 @@ class UserInviteForm(UserFields, CreateForm):
 
 class UserEditForm(UserFields):
     """Change an account (never its username, state or password: those have their own actions)."""
+
+    version = HiddenField()  # the account's fingerprint when the form was loaded (see accounts.account_fingerprint)
 
 
 class UserFilterForm(AppForm):

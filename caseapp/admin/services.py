@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.access.policy import ensure
 from caseapp.admin.accounts import (  # user accounts: re-exported, so this module is the one the views call
-    disable_user, enable_user, invite_user, issue_temporary_password, list_users, logout_everywhere, reset_mfa,
+    account_fingerprint, disable_user, enable_user, invite_user, issue_temporary_password, list_users, logout_everywhere, reset_mfa,
     temporary_password, unlock_user, update_user,
 )
 from caseapp.admin.checks import Errors, add_error, apply_changes, clean_text, earlier_record
@@ -33,7 +33,7 @@ __all__ = [
     "PARTNER_KINDS", "overview", "list_partners", "create_partner", "update_partner", "list_service_points",
     "list_communes", "create_service_point", "update_service_point",
     "list_users", "invite_user", "update_user", "disable_user", "enable_user", "reset_mfa", "logout_everywhere",
-    "unlock_user", "issue_temporary_password", "temporary_password",
+    "unlock_user", "issue_temporary_password", "temporary_password", "account_fingerprint",
 ]
 
 

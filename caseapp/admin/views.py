@@ -16,12 +16,12 @@ from caseapp.admin.forms import (
 )
 from caseapp.auth.models import User
 from caseapp.auth.services import is_locked
-from caseapp.errors import ValidationFailed
+from caseapp.errors import EditConflict, ValidationFailed
 from caseapp.extensions import db
 from caseapp.forms_common import choices
 from caseapp.partners.models import Partner
 from caseapp.places.models import ServicePoint
-from caseapp.views_support import show_refusal
+from caseapp.views_support import conflict_page, show_refusal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -33,11 +33,15 @@ def index():
 
 
 def _save(form, work, message: str, next_url):
-    """Run `work()` if the form is valid: commit, flash and redirect to `next_url(result)`; else None (re-render)."""
+    """Run `work()` if the form is valid: commit, flash and redirect to `next_url(result)`; else None (re-render).
+    Someone else's newer save answers the conflict page (409) with both versions."""
     if not form.validate_on_submit():
         return None
     try:
         result = work()
+    except EditConflict as conflict:
+        db.session.rollback()
+        return conflict_page(conflict, request.path)
     except ValidationFailed as refusal:
         db.session.rollback()
         show_refusal(form, refusal)
@@ -184,7 +188,10 @@ def _show_password(user: User, password: str):
 def user_edit(user_id: int):
     user = get_or_404(User, user_id, "admin.manage")
     form = _user_form(UserEditForm, user)
-    done = _save(form, lambda: services.update_user(current_user, user, **_user_values(form)),
+    if not form.is_submitted():
+        form.version.data = services.account_fingerprint(user)
+    done = _save(form, lambda: services.update_user(current_user, user, **_user_values(form),
+                                                    expected_fingerprint=form.version.data or None),
                  _("Account saved."), lambda _user: url_for("admin.user_edit", user_id=user_id))
     return done or render_template("admin/user.html", user=user, form=form, locked=is_locked(user))
 

@@ -433,3 +433,23 @@ def test_an_admin_cannot_disable_or_demote_themselves(app, world, admin_client):
         assert (admin.active, admin.role, admin.session_version, admin.must_change_password) == (True, "admin", 1,
                                                                                                 False)
     assert admin_client.get("/admin/").status_code == 200
+
+
+def test_two_administrators_saving_one_account_get_the_conflict_page(app, world, login_as):
+    """The second save over an account someone changed since it was opened shows both versions (409) instead of
+    silently putting back what the first administrator removed."""
+    client = login_as("admin")
+    url = f"/admin/users/{world.users['caseworker_restricted']}"
+    page = client.get(url).get_data(as_text=True)
+    stale_version = re.search(r'name="version"[^>]*value="([^"]+)"', page).group(1)
+    with app.app_context():
+        db.session.get(User, world.users["caseworker_restricted"]).restricted_access = False  # admin A's save
+        db.session.commit()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    form = {"csrf_token": token, "version": stale_version, "full_name": "Caseworker Restricted", "email": "",
+            "preferred_language": "", "role": "caseworker", "partner_id": str(world.partners["A"]),
+            "service_point_ids": [str(world.service_points["A-OUJ"])], "restricted_access": "y"}
+    response = client.post(url, data=form)
+    assert response.status_code == 409
+    with app.app_context():
+        assert db.session.get(User, world.users["caseworker_restricted"]).restricted_access is False
