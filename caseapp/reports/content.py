@@ -35,7 +35,7 @@ def build_content(period_label: str, threshold: int) -> dict:
     """Compute the period's indicators and apply disclosure control; raises ValueError for a malformed period."""
     period = parse_period(period_label)
     data = build_indicators(period)
-    protection = protect(data.tables, threshold, data.rates)
+    protection = protect(data.tables, threshold, data.rates, forced=_carried_cells(period.label, data.tables, threshold))
     return {
         "period": period.label,
         "first_day": period.first_day.isoformat(),
@@ -53,6 +53,24 @@ def build_content(period_label: str, threshold: int) -> dict:
                    "value": _published_rate(rate) if protection.rate_published(rate) else None}
                   for rate in data.rates],
     }
+
+
+def _carried_cells(period_label: str, tables, threshold: int) -> set[tuple[str, tuple]]:
+    """Cells a new version must hide: those the latest published version hid, and those that changed since by
+    1..k-1 (subtracting the two versions would otherwise show, e.g., the one person who withdrew consent)."""
+    latest = db.session.scalar(select(PublishedReport).where(PublishedReport.period == period_label)
+                               .order_by(PublishedReport.version.desc()).limit(1))
+    if latest is None:
+        return set()
+    before = {(table["indicator"], tuple(tuple(pair) for pair in key)): value
+              for table in published_content(latest)["tables"] for key, value in table["cells"]}
+    carried = set()
+    for table in tables:
+        for key, count in table.counts.items():
+            cell = (table.indicator, key)
+            if cell in before and (before[cell] is None or 1 <= abs(count - before[cell]) < threshold):
+                carried.add(cell)
+    return carried
 
 
 def _published_rate(rate) -> float | None:

@@ -51,6 +51,7 @@ from caseapp.reports.tables import CellKey, Rate, Table
 
 Cell = tuple[str, CellKey]
 PRIMARY, SECONDARY = "primary", "secondary"  # why a count is hidden
+CARRIED = "carried"  # hidden because an earlier version of the report hid it, or because it changed by 1..k-1
 SMALL_BASE, HIDDEN_SOURCE, SMALL_PART = "small_base", "hidden_source", "small_part"  # why a rate is hidden
 # Shares (a count over a base): published with their base they reveal their numerator, value × base.
 SHARES = frozenset({"referral_acceptance_rate", "referral_answered_within_deadline"})
@@ -85,13 +86,17 @@ class Protection:
 
 def protect(tables: Iterable[Table], k: int, rates: Iterable[Rate] = (), *,
             rate_sources: Mapping[str, Collection[str]] | None = None,
-            multi_valued: Collection[str] = MULTI_VALUED) -> Protection:
-    """Primary and secondary suppression for a whole report (see the module docstring)."""
+            multi_valued: Collection[str] = MULTI_VALUED, forced: Collection[Cell] = ()) -> Protection:
+    """Primary and secondary suppression for a whole report (see the module docstring).
+
+    `forced` cells are hidden whatever their value (CARRIED), then protected like the others: a new version of a
+    published report keeps hiding what the earlier one hid, and hides what changed by 1..k-1 since."""
     if k < 1:
         raise ValueError("the threshold k must be at least 1")
     cells: dict[Cell, str | None] = {}
     for indicator, model in _models(tables, multi_valued).items():
-        reasons = _protect_indicator(model, k)
+        reasons = _protect_indicator(model, k, {model.index[key] for name, key in forced
+                                                if name == indicator and key in model.index})
         for number, key in enumerate(model.keys):
             cells[(indicator, key)] = reasons.get(number)
     decisions: dict[Rate, str | None] = {}
@@ -150,8 +155,9 @@ def _models(tables: Iterable[Table], multi_valued: Collection[str]) -> dict[str,
     return {indicator: Model(indicator, group, frozenset(multi_valued)) for indicator, group in by_indicator.items()}
 
 
-def _protect_indicator(model: Model, k: int) -> dict[int, str]:
-    reasons = {cell: PRIMARY for cell, value in enumerate(model.values) if 1 <= value <= k - 1}
+def _protect_indicator(model: Model, k: int, forced: set[int] = frozenset()) -> dict[int, str]:
+    reasons = {cell: CARRIED for cell in forced}
+    reasons.update({cell: PRIMARY for cell, value in enumerate(model.values) if 1 <= value <= k - 1})
     hidden = set(reasons)
     low, high = list(model.values), list(model.values)  # witnesses: values each cell is known to be able to take
     safe: set[int] = set()

@@ -271,3 +271,17 @@ def test_a_share_is_hidden_when_its_count_or_the_rest_is_small():
     none_accepted = Rate("referral_answered_within_deadline", (), 0.0, 12)
     protection = protect([], 5, [small, rest_small, safe, none_accepted])
     assert protection.rates == {small: SMALL_PART, rest_small: SMALL_PART, safe: None, none_accepted: None}
+
+
+def test_forced_cells_are_hidden_and_protected_like_small_ones():
+    """A new version keeps hiding what an earlier one hid: a forced cell of 10 is hidden, and enough other cells
+    with it that 10 cannot be worked out from the totals."""
+    from caseapp.reports.disclosure import CARRIED
+
+    table = two_way("x", [[10, 20], [30, 40]])
+    protection = protect([table], 5, forced={("x", inner(1, 1))})
+    assert protection.reason("x", inner(1, 1)) == CARRIED
+    hidden = list(protection.suppressed)
+    assert len(hidden) >= 4
+    low, high = feasible_ranges([table], hidden)[("x", inner(1, 1))]
+    assert low < high
