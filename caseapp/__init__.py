@@ -63,17 +63,19 @@ def _register_blueprints(app: Flask) -> None:
     from caseapp.admin.views import bp as admin_bp
     from caseapp.audit.views import bp as audit_bp
     from caseapp.auth.views import bp as auth_bp
+    from caseapp.beneficiaries.merge_views import bp as merge_bp
     from caseapp.beneficiaries.views import bp as beneficiaries_bp
     from caseapp.cases.views import bp as cases_bp
     from caseapp.cases.work_views import bp as casework_bp
     from caseapp.home.views import bp as home_bp
+    from caseapp.imports.views import bp as imports_bp
     from caseapp.referrals.directory_views import bp as directory_bp
     from caseapp.privacy.views import bp as privacy_bp
     from caseapp.referrals.views import bp as referrals_bp
     from caseapp.reports.views import bp as reports_bp
 
-    for blueprint in (home_bp, auth_bp, beneficiaries_bp, cases_bp, casework_bp, referrals_bp, directory_bp,
-                      admin_bp, audit_bp, privacy_bp, reports_bp):
+    for blueprint in (home_bp, auth_bp, beneficiaries_bp, merge_bp, cases_bp, casework_bp, referrals_bp, directory_bp,
+                      admin_bp, audit_bp, privacy_bp, reports_bp, imports_bp):
         app.register_blueprint(blueprint)
 
 

@@ -131,6 +131,7 @@ def audit_verify_command():
 
 def register_cli(app: Flask) -> None:
     """Attach the command group (and its feature sub-groups) to the app."""
+    from caseapp.imports.cli import import_command
     from caseapp.privacy.cli import retention_cli
     from caseapp.reports.cli import report_cli
     from caseapp.security.keys_cli import keys_cli
@@ -138,4 +139,5 @@ def register_cli(app: Flask) -> None:
     caseapp_cli.add_command(retention_cli)
     caseapp_cli.add_command(report_cli)
     caseapp_cli.add_command(keys_cli)
+    caseapp_cli.add_command(import_command)
     app.cli.add_command(caseapp_cli)

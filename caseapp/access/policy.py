@@ -185,7 +185,8 @@ def scope(user: Any, query: Select, model: type) -> Select:
     if model is Case:
         return query.where(_case_condition(user))
     if model is Beneficiary:
-        return query.where(exists().where(Case.beneficiary_id == Beneficiary.id, _case_condition(user)))
+        return query.where(exists().where(Case.beneficiary_id == Beneficiary.id, _case_condition(user)),
+                           Beneficiary.merged_into_id.is_(None))  # a merge's tombstone is no one to list
     if model is ServicePoint:
         return query.where(_scope_condition(user, ServicePoint.partner_id, ServicePoint.id))
     if model in (CaseNote, FollowUp, PlanGoal):

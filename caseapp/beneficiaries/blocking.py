@@ -46,13 +46,15 @@ def person_keys(given: Iterable[str | None], family: Iterable[str | None], birth
 
 
 def candidate_keys(given: Iterable[str | None], family: Iterable[str | None], birth: date | None) -> set[str]:
-    """The keys to look up for a new record: its pair keys, and its single names with the birth year ± 1."""
+    """The keys to look up for a new record: its pair keys, and its single names with the birth year ± 1, each
+    both as a given and as a family name (so that a record with swapped names and a typo in one of them is
+    still found, and shares as many keys with the person as one written the right way round)."""
     given, family = list(given), list(family)
     keys = {key for key in name_keys(given, family) if key.startswith("p:")}
     if birth is not None:
+        names = _skeletons(*given) | _skeletons(*family)
         for year in (birth.year - 1, birth.year, birth.year + 1):
-            keys |= {f"g:{skeleton}:{year}" for skeleton in _skeletons(*given)}
-            keys |= {f"f:{skeleton}:{year}" for skeleton in _skeletons(*family)}
+            keys |= {f"{kind}:{skeleton}:{year}" for skeleton in names for kind in "gf"}
     return {key[:MAX_KEY_LENGTH] for key in keys}
 
 

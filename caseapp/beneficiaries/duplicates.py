@@ -5,17 +5,20 @@ Only people the actor may see are returned; people outside the actor's scope are
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from caseapp.access.policy import can
 from caseapp.beneficiaries.blocking import candidate_keys
 from caseapp.beneficiaries.lookup import document_lookup_index
-from caseapp.beneficiaries.matching import MATCH_THRESHOLD, score_pair
+from caseapp.beneficiaries.matching import MATCH_THRESHOLD, may_match, score_pair
 from caseapp.beneficiaries.models import Beneficiary, IdentityDocument, PersonKey
 from caseapp.extensions import db
 
-MAX_CANDIDATES = 200
+# Blocking-key candidates scored at most per record: the people sharing the most keys with it (a namesake born
+# years apart shares one pair key, the same person usually the pair, given-name-and-year and family-name-and-year
+# keys). Bounds the time of one search however common the names are; see bench/duplicate_candidates.py.
+MAX_CANDIDATES = 500
 
 
 @dataclass
@@ -26,42 +29,77 @@ class Duplicates:
     outside_scope: int
 
 
-def _record(person: Beneficiary) -> dict:
+_COLUMNS = (Beneficiary.id, Beneficiary.given_name, Beneficiary.family_name, Beneficiary.given_name_alt,
+            Beneficiary.family_name_alt, Beneficiary.sex, Beneficiary.date_of_birth, Beneficiary.dob_estimated,
+            Beneficiary.nationality)
+
+
+def _record(person, document: str) -> dict:
+    """score_pair's mapping of a candidate (a row of _COLUMNS) with its first document's number."""
     return {"given_name": person.given_name, "family_name": person.family_name, "sex": person.sex,
             "date_of_birth": person.date_of_birth.isoformat() if person.date_of_birth else "",
             "dob_is_estimated": person.dob_estimated, "nationality": person.nationality,
-            "document_number": person.documents[0].number if person.documents else ""}
+            "document_number": document}
 
 
-def _best_score(record: dict, alternatives: list[dict], person: Beneficiary) -> float:
+def _best_score(record: dict, alternatives: list[dict], theirs: dict, person) -> float:
     """The best score over the Latin and the Arabic-script spellings of both records."""
-    theirs = _record(person)
     variants = [theirs]
     if person.given_name_alt or person.family_name_alt:
         variants.append(dict(theirs, given_name=person.given_name_alt or "", family_name=person.family_name_alt or ""))
     return max(score_pair(mine, other) for mine in [record, *alternatives] for other in variants)
 
 
+def _candidate_ids(keys: set[str], document_number: str | None) -> list[int]:
+    """The people sharing the most blocking keys with the record (at most MAX_CANDIDATES), and every person with
+    the same document number."""
+    ids = set(db.session.scalars(
+        select(PersonKey.beneficiary_id).where(PersonKey.key.in_(sorted(keys))).group_by(PersonKey.beneficiary_id)
+        .order_by(func.count().desc(), PersonKey.beneficiary_id.desc()).limit(MAX_CANDIDATES))) if keys else set()
+    if index := document_lookup_index(document_number):
+        ids |= set(db.session.scalars(select(IdentityDocument.beneficiary_id).where(
+            IdentityDocument.number_index == index)))
+    return sorted(ids)
+
+
+def _first_documents(ids: list[int]) -> dict[int, str]:
+    """Each person's first document number (decrypted), as `Beneficiary.documents[0]`."""
+    first = {}
+    for document in db.session.scalars(select(IdentityDocument).where(IdentityDocument.beneficiary_id.in_(ids))
+                                       .order_by(IdentityDocument.id)):
+        first.setdefault(document.beneficiary_id, document)
+    return {person_id: document.number for person_id, document in first.items()}
+
+
 def find_duplicates(actor, record: dict, alternative_names: tuple[str, str] = ("", "")) -> Duplicates:
     """Likely duplicates of `record` (score_pair's keys; date_of_birth ISO); `alternative_names` are its
-    Arabic-script (or other) given and family names."""
+    Arabic-script (or other) given and family names.
+
+    Candidates are read as plain rows and checked first with `may_match` (dates, document, sex, nationality);
+    only those that may match have their names compared, and only the likely duplicates are loaded as records."""
     birth = date.fromisoformat(record["date_of_birth"]) if record.get("date_of_birth") else None
     keys = candidate_keys((record["given_name"], alternative_names[0]), (record["family_name"], alternative_names[1]),
                           birth)
-    ids = set(db.session.scalars(select(PersonKey.beneficiary_id).where(PersonKey.key.in_(sorted(keys)))
-                                 .limit(MAX_CANDIDATES)))
-    if index := document_lookup_index(record.get("document_number")):
-        ids |= set(db.session.scalars(select(IdentityDocument.beneficiary_id).where(
-            IdentityDocument.number_index == index)))
+    ids = _candidate_ids(keys, record.get("document_number"))
     if not ids:
         return Duplicates([], 0)
-    people = db.session.scalars(select(Beneficiary).where(Beneficiary.id.in_(sorted(ids)),
-                                                          Beneficiary.anonymised_at.is_(None))
-                                .options(selectinload(Beneficiary.documents), selectinload(Beneficiary.cases))).all()
+    rows = db.session.execute(select(*_COLUMNS).where(Beneficiary.id.in_(ids), Beneficiary.anonymised_at.is_(None),
+                                                      Beneficiary.merged_into_id.is_(None))).all()
+    # a document number only counts when both records have one: no need to decrypt theirs otherwise
+    documents = _first_documents([row.id for row in rows]) if record.get("document_number") else {}
     alternatives = [dict(record, given_name=alternative_names[0], family_name=alternative_names[1])] \
         if any(alternative_names) else []
-    likely = sorted(((person, _best_score(record, alternatives, person)) for person in people),
-                    key=lambda pair: -pair[1])
-    likely = [(person, score) for person, score in likely if score >= MATCH_THRESHOLD]
+    scores = {}
+    for row in rows:
+        theirs = _record(row, documents.get(row.id, ""))
+        if may_match(record, theirs):
+            score = _best_score(record, alternatives, theirs, row)
+            if score >= MATCH_THRESHOLD:
+                scores[row.id] = score
+    if not scores:
+        return Duplicates([], 0)
+    people = db.session.scalars(select(Beneficiary).where(Beneficiary.id.in_(sorted(scores)))
+                                .options(selectinload(Beneficiary.documents), selectinload(Beneficiary.cases))).all()
+    likely = sorted(((person, scores[person.id]) for person in people), key=lambda pair: (-pair[1], pair[0].id))
     visible = [(person, score) for person, score in likely if can(actor, "beneficiary.view", person)]
     return Duplicates(visible, len(likely) - len(visible))

@@ -136,18 +136,39 @@ def features(a: Mapping, b: Mapping) -> dict:
     }
 
 
+def _sex_and_nationality_evidence(a: Mapping, b: Mapping) -> float:
+    weight = 0.0
+    sa, sb = _sex(a.get("sex")), _sex(b.get("sex"))
+    if sa in _SEXES and sb in _SEXES and sa != sb:
+        weight += _SEX_DIFFERENT
+    na, nb = _text(a.get("nationality")).upper(), _text(b.get("nationality")).upper()
+    if na and nb and na != nb:
+        weight += _NATIONALITY_DIFFERENT
+    return weight
+
+
 def score_pair(a: Mapping, b: Mapping) -> float:
     """Probability-like score in [0, 1] that records a and b describe the same person (symmetric)."""
     f = features(a, b)
     doc = f["doc"]
     if doc == _DOC_EQUAL and any(s is not None and s < 0.6 for s in f["names"]):
         doc = _DOC_EQUAL_NAME_DIFFERENT
-    logit = _BIAS + _names_weight(f["names"]) + f["date"] + doc
-    sa, sb = _sex(a.get("sex")), _sex(b.get("sex"))
-    if sa in _SEXES and sb in _SEXES and sa != sb:
-        logit += _SEX_DIFFERENT
-    na, nb = _text(a.get("nationality")).upper(), _text(b.get("nationality")).upper()
-    if na and nb and na != nb:
-        logit += _NATIONALITY_DIFFERENT
+    logit = _BIAS + _names_weight(f["names"]) + f["date"] + doc + _sex_and_nationality_evidence(a, b)
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
+
+
+_THRESHOLD_LOGIT = math.log(MATCH_THRESHOLD / (1.0 - MATCH_THRESHOLD))
+
+
+def may_match(a: Mapping, b: Mapping) -> bool:
+    """False when `score_pair(a, b)` cannot reach MATCH_THRESHOLD whatever the names: the evidence of the dates,
+    documents, sex and nationality plus the most two names can add stays below it. Exact (never drops a pair
+    score_pair would accept) and much cheaper than comparing names, so candidates are checked with it first -
+    e.g. namesakes born years apart, or two exact dates of birth that differ."""
+    logit = (_BIAS + 2 * _FIELD_MAX
+             + date_evidence(_text(a.get("date_of_birth")), _flag(a.get("dob_is_estimated")),
+                             _text(b.get("date_of_birth")), _flag(b.get("dob_is_estimated")))
+             + _document_evidence(_text(a.get("document_number")), _text(b.get("document_number")))
+             + _sex_and_nationality_evidence(a, b))
+    return logit >= _THRESHOLD_LOGIT - 1e-9
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from caseapp.access.policy import get_or_404, requires
 from caseapp.beneficiaries.flags import flag_choices
 from caseapp.beneficiaries.forms import RegistrationForm
+from caseapp.beneficiaries.merge import current_record
 from caseapp.beneficiaries.models import Beneficiary
 from caseapp.beneficiaries.services import (
     RegistrationData, likely_duplicates, record_new_person_decision, register_beneficiary, view_beneficiary,
@@ -79,6 +80,9 @@ def register():
 @bp.route("/<int:beneficiary_id>")
 @requires("beneficiary.view")
 def show(beneficiary_id: int):
+    if (kept := current_record(beneficiary_id)) is not None:  # a merge's tombstone: the record it lives in now
+        get_or_404(Beneficiary, kept.id, "beneficiary.view")
+        return redirect(url_for("beneficiaries.show", beneficiary_id=kept.id))
     person = get_or_404(Beneficiary, beneficiary_id, "beneficiary.view")
     view_beneficiary(current_user, person)
     html = render_template(

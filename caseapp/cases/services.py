@@ -144,7 +144,7 @@ def search_cases(actor, *, text: str = "", filters: CaseFilters | None = None, s
     condition = _text_condition(text) if text.strip() else None
     query = scope(actor, select(Case), Case)
     if condition is not None:  # only a text search needs the person's columns in the WHERE
-        query = query.join(Case.beneficiary).where(condition)
+        query = query.join(Case.beneficiary).where(condition, Beneficiary.merged_into_id.is_(None))
     query = _filter(actor, query, filters, today or date.today())
     total = db.session.scalar(query.with_only_columns(func.count(Case.id)).order_by(None))
     page = max(1, min(page, max(1, math.ceil(total / per_page))))

@@ -11,11 +11,11 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import case as when
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 
 from caseapp.access.policy import ensure
 from caseapp.audit.service import record
-from caseapp.beneficiaries.models import Beneficiary, PersonKey
+from caseapp.beneficiaries.models import Beneficiary, PersonKey, PersonMerge
 from caseapp.cases.models import Case, CaseNote, CaseTransfer, ChangeRecord, FollowUp, PlanGoal
 from caseapp.errors import DomainError, ValidationFailed
 from caseapp.extensions import db
@@ -65,6 +65,24 @@ def _blank_identity(person: Beneficiary) -> None:
     for consent in person.consents:  # when, how and for what stay: the evidence of lawful processing
         consent.witness_name = None
         consent.legal_basis = None
+
+
+def _erase_merges(person: Beneficiary, now: datetime) -> None:
+    """Records merged into the person (tombstones, at any depth) are the same person: erased too; and what their
+    merges kept for an undo (former names, dates...) is erased, so those merges can no longer be undone."""
+    ids, frontier = {person.id}, [person.id]
+    while frontier:
+        tombstones = list(db.session.scalars(select(Beneficiary).where(Beneficiary.merged_into_id.in_(frontier))))
+        frontier = [tombstone.id for tombstone in tombstones if tombstone.id not in ids]
+        for tombstone in tombstones:
+            ids.add(tombstone.id)
+            if tombstone.anonymised_at is None:
+                _blank_identity(tombstone)
+                tombstone.anonymised_at = now
+    db.session.execute(delete(PersonKey).where(PersonKey.beneficiary_id.in_(sorted(ids))))
+    for merge in db.session.scalars(select(PersonMerge).where(
+            or_(PersonMerge.kept_id.in_(sorted(ids)), PersonMerge.merged_id.in_(sorted(ids))))):
+        merge.snapshot = json.dumps({"erased": True})
 
 
 def _leave_household(person: Beneficiary) -> None:
@@ -123,6 +141,7 @@ def anonymise_person(actor, person: Beneficiary, reason: str, now: datetime | No
         raise DomainError(_("This person's data has already been anonymised."))
     _blank_identity(person)
     db.session.execute(delete(PersonKey).where(PersonKey.beneficiary_id == person.id))  # names gone, keys too
+    _erase_merges(person, now or utcnow())
     _leave_household(person)
     for case in person.cases:
         _blank_case(case)

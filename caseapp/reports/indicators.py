@@ -101,7 +101,7 @@ def beneficiaries_registered(period: Period, ref: Reference) -> list[Table]:
     inner = select(
         Beneficiary.commune_code.label("commune"), Beneficiary.sex.label("sex"),
         age_group(Beneficiary.date_of_birth, period.last_day).label("age_group"), Beneficiary.profile.label("profile"),
-    ).where(in_period(Beneficiary.registered_at, period), counted()).subquery()
+    ).where(in_period(Beneficiary.registered_at, period), counted(), Beneficiary.merged_into_id.is_(None)).subquery()
     rows = _grouped(inner, ("commune", "sex", "age_group", "profile"), ref)
     return _tables(REGISTERED, rows, ref, (("region", "sex"), ("region", "age_group"), ("region", "profile"),
                                            ("region", "commune")))
@@ -202,4 +202,5 @@ def excluded_without_consent(period: Period) -> int:
                            Referral.sent_at, Referral.answered_at, Referral.accepted_at, Referral.completed_at,
                            Referral.deadline_at)))).exists())
     return db.session.scalar(select(func.count(Beneficiary.id)).where(
-        ~counted(), or_(in_period(Beneficiary.registered_at, period), active, referred)))
+        ~counted(), Beneficiary.merged_into_id.is_(None),  # a merge's tombstone is counted through the kept record
+        or_(in_period(Beneficiary.registered_at, period), active, referred)))

@@ -1,0 +1,225 @@
+"""Import pages: upload → column mapping → dry-run report → import → batch list, with rollback (supervisors).
+
+The server never keeps the file, on disk or anywhere else: each step that needs the rows receives the file again
+and parses it in memory (the upload stream of this blueprint is a BytesIO, not Werkzeug's spooled temporary
+file). The import step checks that the file is the one the dry run checked (its SHA-256). Work is synchronous:
+a file of 5,000 rows is checked and imported within the request, and the page shows the result (the command
+`flask caseapp import` shows a progress bar for large files).
+"""
+import io
+import os
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.exceptions import TooManyRequests
+
+from caseapp.access.policy import requires, scope
+from caseapp.errors import DomainError, ValidationFailed
+from caseapp.extensions import db
+from caseapp.forms_common import choices
+from caseapp.imports import mappings
+from caseapp.imports.checking import check_rows
+from caseapp.imports.fields import FIELD_LABELS, mapping_errors, mapping_from_json, mapping_to_json, suggest_mapping
+from caseapp.imports.forms import FILE_HELP, ImportForm, MappingForm, RollbackForm, UploadForm
+from caseapp.imports.reading import ImportFileError, Table, read_table
+from caseapp.imports.rollback import rollback_batch, worked_on_people
+from caseapp.imports.running import ImportRefused, run_import
+from caseapp.places.models import ServicePoint
+from caseapp.security.rate_limit import configured_limiter
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+RATE_SETTING = "IMPORT_RATE_LIMIT"
+SUGGEST = "__suggest__"
+MAX_LISTED_ROWS = 50
+
+
+@bp.record_once
+def _default_rate(state) -> None:
+    # Files parsed per user ("COUNT/PERIOD"); each costs seconds of work. Belongs in config.py with the others.
+    state.app.config.setdefault(RATE_SETTING, os.environ.get("CASEAPP_IMPORT_RATE_LIMIT", "100/hour"))
+
+
+@bp.url_value_preprocessor
+def _uploads_in_memory(_endpoint, _values) -> None:
+    """Parse this blueprint's uploads into memory (bounded by MAX_CONTENT_LENGTH), never into a temporary file."""
+    request._get_file_stream = lambda *args, **kwargs: io.BytesIO()
+
+
+def _limit() -> None:
+    limiter = configured_limiter(RATE_SETTING)
+    key = f"user:{current_user.id}"
+    if not limiter.hit(key):
+        raise TooManyRequests(retry_after=limiter.retry_after(key))
+
+
+def _service_points() -> list[ServicePoint]:
+    query = scope(current_user, select(ServicePoint).where(ServicePoint.active.is_(True)), ServicePoint)
+    return list(db.session.scalars(query.order_by(ServicePoint.name)))
+
+
+def _service_point_choices(form) -> None:
+    form.service_point_id.choices = choices({point.id: point.name for point in _service_points()})
+
+
+def _chosen_service_point(point_id) -> ServicePoint | None:
+    return next((point for point in _service_points() if str(point.id) == str(point_id)), None)
+
+
+def _read(form) -> Table | None:
+    """The posted file as a table, or None with the error next to the file field."""
+    try:
+        return read_table(form.file.data.read())
+    except ImportFileError as problem:
+        form.file.errors = [problem.message]
+        return None
+
+
+def _mapping_form(table: Table, mapping: dict[str, str]) -> MappingForm:
+    form = MappingForm(formdata=None)
+    _service_point_choices(form)
+    options = choices({heading: heading for heading in table.headings if heading}, blank=True)
+    for select_field in form.field_selects():
+        select_field.choices = options
+    for name in FIELD_LABELS:
+        form[f"map_{name}"].data = mapping.get(name, "")
+    return form
+
+
+def _render_mapping(form: MappingForm, table: Table, errors: list[str] | None = None):
+    return render_template("imports/mapping.html", form=form, table=table, errors=errors or [], help=FILE_HELP)
+
+
+@bp.route("/")
+@requires("import.manage")
+def index():
+    batches = mappings.batches(current_user)
+    return render_template("imports/index.html", batches=batches, form=RollbackForm())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires("import.manage")
+def upload():
+    form = UploadForm()
+    _service_point_choices(form)
+    saved = mappings.saved_mappings(current_user)
+    form.saved_mapping.choices = choices({SUGGEST: _("Suggest from the column headings"),
+                                          **{item.name: item.name for item in saved}})
+    if form.validate_on_submit():
+        _limit()
+        table = _read(form)
+        if table is not None:
+            chosen = mappings.find_mapping(current_user, form.saved_mapping.data) \
+                if form.saved_mapping.data != SUGGEST else None
+            mapping = {name: heading for name, heading in (chosen or suggest_mapping(table.headings)).items()
+                       if heading in table.headings}
+            mapping_form = _mapping_form(table, mapping)
+            mapping_form.service_point_id.data = form.service_point_id.data
+            return _render_mapping(mapping_form, table)
+    return render_template("imports/upload.html", form=form, help=FILE_HELP)
+
+
+@bp.route("/check", methods=["POST"])
+@requires("import.manage")
+def check():
+    form = MappingForm()  # the CSRF token was checked before the view (CSRFProtect)
+    _service_point_choices(form)
+    if not form.file.data:
+        flash(_("Choose the file again to check it."), "danger")
+        return redirect(url_for("imports.upload"))
+    _limit()
+    table = _read(form)
+    if table is None:
+        flash(form.file.errors[0], "danger")
+        return redirect(url_for("imports.upload"))
+    options = choices({heading: heading for heading in table.headings if heading}, blank=True)
+    for select_field in form.field_selects():
+        select_field.choices = options
+    mapping = form.mapping()
+    service_point = _chosen_service_point(form.service_point_id.data)
+    problems = mapping_errors(mapping, table.headings)
+    if service_point is None:
+        problems.append(_("Choose one of your service points."))
+    if problems:
+        return _render_mapping(form, table, problems)
+    if form.save_as.data and form.save_as.data.strip():
+        try:
+            mappings.save_mapping(current_user, form.save_as.data, mapping)
+        except ValidationFailed as failure:
+            db.session.rollback()
+            form.save_as.errors = failure.errors["save_as"]
+            return _render_mapping(form, table)
+    report = check_rows(current_user, table, mapping, service_point)
+    db.session.commit()  # the saved mapping and the audit event of the dry run; no person is saved
+    import_form = ImportForm(formdata=None, service_point_id=service_point.id, mapping=mapping_to_json(mapping),
+                             sha256=table.sha256)
+    return render_template("imports/report.html", report=report, table=table, mapping=mapping,
+                           service_point=service_point, form=import_form, field_labels=FIELD_LABELS, help=FILE_HELP)
+
+
+@bp.route("/run", methods=["POST"])
+@requires("import.manage")
+def run():
+    form = ImportForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        flash(_("Choose the file again to import it."), "danger")
+        return redirect(url_for("imports.upload"))
+    _limit()
+    table = _read(form)
+    if table is None:
+        flash(form.file.errors[0], "danger")
+        return redirect(url_for("imports.upload"))
+    if table.sha256 != form.sha256.data:
+        flash(_("This is not the file that was checked. Check it before importing it."), "danger")
+        return redirect(url_for("imports.upload"))
+    service_point = _chosen_service_point(form.service_point_id.data)
+    if service_point is None:
+        abort(404)
+    try:
+        result = run_import(current_user, table, mapping_from_json(form.mapping.data), service_point,
+                            form.file.data.filename or "", only_valid=form.only_valid.data)
+    except ImportRefused as refusal:
+        db.session.rollback()
+        rows = sorted(refusal.row_errors)
+        listed = ", ".join(str(number) for number in rows[:MAX_LISTED_ROWS])
+        flash(refusal.message + (" " + _("Rows: %(rows)s.", rows=listed) if rows else ""), "danger")
+        return redirect(url_for("imports.upload"))
+    db.session.commit()
+    message = _("%(count)d people imported, each with an open case.", count=result.batch.imported_count)
+    if result.skipped:
+        skipped = sorted(result.skipped)
+        message += " " + _("%(count)d rows left out: %(rows)s.", count=len(skipped),
+                           rows=", ".join(str(number) for number in skipped[:MAX_LISTED_ROWS]))
+    flash(message, "success")
+    return redirect(url_for("imports.show", batch_id=result.batch.id))
+
+
+@bp.route("/<int:batch_id>")
+@requires("import.manage")
+def show(batch_id: int):
+    batch = mappings.batch_or_none(current_user, batch_id)
+    if batch is None:
+        abort(404)
+    worked_on = len(worked_on_people(batch)) if batch.status == "imported" else 0
+    return render_template("imports/batch.html", batch=batch, worked_on=worked_on, form=RollbackForm(),
+                           mapping=mapping_from_json(batch.mapping), field_labels=FIELD_LABELS)
+
+
+@bp.route("/<int:batch_id>/rollback", methods=["POST"])
+@requires("import.manage")
+def rollback(batch_id: int):
+    batch = mappings.batch_or_none(current_user, batch_id)
+    if batch is None:
+        abort(404)
+    try:
+        deleted = rollback_batch(current_user, batch)
+    except DomainError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("Import rolled back: %(count)d people and their cases deleted.", count=deleted), "success")
+    return redirect(url_for("imports.show", batch_id=batch_id))
