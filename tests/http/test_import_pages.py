@@ -98,7 +98,7 @@ def test_the_whole_journey_dry_run_then_import_of_the_valid_rows_then_rollback(a
     assert imported.status_code == 302
     batch_url = imported.headers["Location"]
     assert _count(app, Beneficiary) == _count(app, Case) == 4
-    shown = client.get(batch_url).get_data(as_text=True)
+    shown = client.get(batch_url, headers=ENGLISH).get_data(as_text=True)
     assert "registre.xlsx" in shown and "Roll back this import" in shown
     with app.app_context():
         batch = db.session.scalars(select(ImportBatch)).one()

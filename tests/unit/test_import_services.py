@@ -405,7 +405,7 @@ def test_the_command_line_dry_run_and_import(app, world, tmp_path):
     with app.app_context():
         assert count(Beneficiary) == 0
     refused = runner.invoke(args=base)
-    assert refused.exit_code == 1 and "nothing was imported" in refused.output
+    assert refused.exit_code == 1 and "rien n'a été importé" in refused.output  # French, as above
     imported = runner.invoke(args=[*base, "--only-valid"])
     assert imported.exit_code == 0, imported.output
     assert "3 people imported, 1 rows left out" in imported.output
