@@ -57,7 +57,7 @@ def test_compare_merge_redirect_and_undo(app, world, register, login_as):
     person_page = client.get(f"/beneficiaries/{kept}").get_data(as_text=True)
     assert f"/merges/{merge_id}" in person_page and f"with={merged}" not in person_page
 
-    shown = client.get(f"/merges/{merge_id}").get_data(as_text=True)
+    shown = client.get(f"/merges/{merge_id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Undo the merge" in shown
     token = FORM_FIELD.search(shown).group(2)
     assert client.post(f"/merges/{merge_id}/undo", data={"csrf_token": token}).status_code == 302
@@ -66,8 +66,9 @@ def test_compare_merge_redirect_and_undo(app, world, register, login_as):
         assert db.session.get(Beneficiary, merged).merged_into_id is None
         assert db.session.get(PersonMerge, merge_id).undone_at is not None
     assert client.get(f"/beneficiaries/{merged}").status_code == 200
-    client.post(f"/merges/{merge_id}/undo", data={"csrf_token": token})
-    assert "already undone" in client.get(f"/merges/{merge_id}").get_data(as_text=True)
+    english = {"Accept-Language": "en"}
+    client.post(f"/merges/{merge_id}/undo", data={"csrf_token": token}, headers=english)
+    assert "already undone" in client.get(f"/merges/{merge_id}", headers=english).get_data(as_text=True)
 
 
 def test_the_same_form_posted_twice_merges_once(app, world, register, login_as):
@@ -87,7 +88,7 @@ def test_a_record_saved_meanwhile_is_a_conflict(app, world, register, login_as):
     with app.app_context():
         db.session.get(Beneficiary, merged).is_household_head = True  # saved by someone else meanwhile
         db.session.commit()
-    response = client.post(f"/people/{kept}/merge?with={merged}", data=form)
+    response = client.post(f"/people/{kept}/merge?with={merged}", data=form, headers={"Accept-Language": "en"})
     assert response.status_code == 409
     assert "changed since you opened this page" in response.get_data(as_text=True)
     assert _merges(app) == 0
