@@ -20,6 +20,7 @@ from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, Follo
 from caseapp.extensions import db
 from caseapp.partners.models import Partner
 from caseapp.places.models import ServicePoint
+from caseapp.imports.models import ImportBatch
 from caseapp.referrals.models import DirectoryEntry, Notification, Referral
 from caseapp.reports.models import PublishedReport
 
@@ -157,6 +158,8 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
         return (user.role == "dpo" and action.startswith("person.")) or any(_case_in_scope(user, case) for case in obj.cases)
     if action == "admin.manage":
         return isinstance(obj, (User, Partner, ServicePoint))  # administration is programme-wide
+    if isinstance(obj, ImportBatch):
+        return obj.partner_id == user.partner_id  # an import is its organisation's business
     if isinstance(obj, PublishedReport):
         return True  # published reports hold anonymised aggregates only: the role-level permission decides
     if isinstance(obj, ServicePoint):

@@ -288,3 +288,13 @@ def test_anonymous_can_nothing_but_public(app_ctx, world, three_cases):
         get_or_404(Case, own_case.id, "case.view", user=anonymous)
     for model in (Case, Beneficiary, ServicePoint):
         assert list(db.session.scalars(scope(anonymous, select(model), model))) == []
+
+
+def test_an_import_batch_is_its_organisations_business(app_ctx, world):
+    from caseapp.imports.models import ImportBatch
+
+    batch = ImportBatch(partner_id=world.partners["A"], service_point_id=world.service_points["A-OUJ"],
+                        filename="x.xlsx", file_sha256="0" * 64)
+    users = {key: db.session.get(User, world.users[key]) for key in ("supervisor_a", "supervisor_b", "caseworker_a")}
+    assert {key: can(user, "import.manage", batch) for key, user in users.items()} == {
+        "supervisor_a": True, "supervisor_b": False, "caseworker_a": False}
