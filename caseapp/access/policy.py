@@ -15,7 +15,7 @@ from sqlalchemy import Select, exists, false, select
 from sqlalchemy.orm import aliased
 
 from caseapp.auth.models import User
-from caseapp.beneficiaries.models import Beneficiary, VulnerabilityFlag
+from caseapp.beneficiaries.models import Beneficiary, PersonMerge, VulnerabilityFlag
 from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, FollowUp, PlanAction, PlanGoal
 from caseapp.extensions import db
 from caseapp.partners.models import Partner
@@ -158,6 +158,10 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
         return (user.role == "dpo" and action.startswith("person.")) or any(_case_in_scope(user, case) for case in obj.cases)
     if action == "admin.manage":
         return isinstance(obj, (User, Partner, ServicePoint))  # administration is programme-wide
+    if isinstance(obj, PersonMerge):
+        from caseapp.beneficiaries.merge import may_manage_merge  # the rule reads the merge's own record of what moved
+
+        return may_manage_merge(user, obj)
     if isinstance(obj, ImportBatch):
         return obj.partner_id == user.partner_id  # an import is its organisation's business
     if isinstance(obj, PublishedReport):

@@ -239,10 +239,7 @@ def _check_undo(person_merge: PersonMerge, kept: Beneficiary, merged: Beneficiar
 def undo_merge(actor, person_merge: PersonMerge) -> None:
     """Restore both records as they were before the merge; flushes, never commits. Refused (DomainError, translated)
     once already undone or when the records changed since in a way that makes the undo unsafe (module docstring)."""
-    if not may_manage_merge(actor, person_merge):
-        from caseapp.errors import NotAllowed
-
-        raise NotAllowed("person.merge refused")
+    ensure(actor, "person.merge", person_merge)
     kept = db.session.get(Beneficiary, person_merge.kept_id)
     merged = db.session.get(Beneficiary, person_merge.merged_id)
     snapshot = merge_snapshot(person_merge)

@@ -11,7 +11,7 @@ from caseapp.access.policy import can, get_or_404, requires
 from caseapp.auth.models import User
 from caseapp.beneficiaries.duplicates import find_duplicates
 from caseapp.beneficiaries.merge import (
-    CHOICE_FIELDS, COMPANIONS, KEPT, MERGED, may_manage_merge, merge_people, merge_snapshot,
+    CHOICE_FIELDS, COMPANIONS, KEPT, MERGED, merge_people, merge_snapshot,
     undo_merge, view_comparison,
 )
 from caseapp.beneficiaries.models import Beneficiary, PersonMerge
@@ -78,6 +78,8 @@ def compare(beneficiary_id: int):
         db.session.commit()  # the views' audit events; after rendering, so the loaded rows stay loaded
         return page
     merged = db.session.get(Beneficiary, other_id) or abort(404)  # a tombstone after a first post of this form
+    if not (can(current_user, "person.merge", merged) or merged.merged_into_id == kept.id):
+        abort(404)  # nothing of someone out of scope is shown, not even on a refused post
     form = MergeForm()
     if not form.validate():
         return _render_compare(form, kept, merged, 400)
@@ -106,17 +108,10 @@ def compare(beneficiary_id: int):
     return redirect(url_for("beneficiaries.show", beneficiary_id=kept.id))
 
 
-def _merge_or_404(merge_id: int) -> PersonMerge:
-    person_merge = db.session.get(PersonMerge, merge_id)
-    if person_merge is None or not may_manage_merge(current_user, person_merge):
-        abort(404)
-    return person_merge
-
-
 @bp.route("/merges/<int:merge_id>")
 @requires("person.merge")
 def show(merge_id: int):
-    person_merge = _merge_or_404(merge_id)
+    person_merge = get_or_404(PersonMerge, merge_id, "person.merge")
     snapshot = merge_snapshot(person_merge)
     moved = [db.session.get(Case, case_id) for case_id in snapshot.get("moved", {}).get("cases", [])]
     shown = [case for case in moved if case is not None and can(current_user, "case.view", case)]
@@ -132,7 +127,7 @@ def show(merge_id: int):
 @bp.route("/merges/<int:merge_id>/undo", methods=["POST"])
 @requires("person.merge")
 def undo(merge_id: int):
-    person_merge = _merge_or_404(merge_id)
+    person_merge = get_or_404(PersonMerge, merge_id, "person.merge")
     form = UndoForm()
     if not form.validate_on_submit():
         abort(400)

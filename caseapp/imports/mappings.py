@@ -8,7 +8,6 @@ from caseapp.errors import NotAllowed, ValidationFailed
 from caseapp.extensions import db
 from caseapp.imports.fields import MAX_MAPPING_NAME, mapping_from_json, mapping_to_json
 from caseapp.imports.models import ImportBatch, ImportMapping
-from caseapp.imports.rollback import may_manage_batch
 
 
 def _ensure(actor) -> None:
@@ -54,9 +53,3 @@ def batches(actor) -> list[ImportBatch]:
     _ensure(actor)
     return list(db.session.scalars(select(ImportBatch).where(ImportBatch.partner_id == actor.partner_id)
                                    .order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc())))
-
-
-def batch_or_none(actor, batch_id: int) -> ImportBatch | None:
-    """One batch of the actor's organisation, or None (another organisation's batch does not exist for them)."""
-    batch = db.session.get(ImportBatch, batch_id)
-    return batch if may_manage_batch(actor, batch) else None

@@ -17,14 +17,14 @@ from collections.abc import Iterable
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select
 
-from caseapp.access.policy import can
+from caseapp.access.policy import ensure
 from caseapp.audit.models import AuditEvent
 from caseapp.audit.service import record
 from caseapp.beneficiaries.models import (
     Beneficiary, BeneficiaryFlag, ConsentRecord, IdentityDocument, PersonKey, PersonMerge,
 )
 from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, ChangeRecord, FollowUp, PlanGoal
-from caseapp.errors import DomainError, NotAllowed
+from caseapp.errors import DomainError
 from caseapp.extensions import db
 from caseapp.imports.models import ImportBatch
 from caseapp.models_base import utcnow
@@ -45,11 +45,6 @@ def _ids(statement_for_chunk, ids: list[int]) -> set[int]:
     for chunk in _chunks(ids):
         found |= set(db.session.scalars(statement_for_chunk(chunk)))
     return found
-
-
-def may_manage_batch(actor, batch: ImportBatch | None) -> bool:
-    """Imports are the business of the supervisors of the partner that made them (the access policy decides)."""
-    return batch is not None and can(actor, "import.manage", batch)
 
 
 def worked_on_people(batch: ImportBatch) -> set[int]:
@@ -99,8 +94,7 @@ def rollback_batch(actor, batch: ImportBatch) -> int:
 
     Raises DomainError (nothing deleted) when the batch is already rolled back or someone worked on its people.
     """
-    if not may_manage_batch(actor, batch):
-        raise NotAllowed("import.manage refused")
+    ensure(actor, "import.manage", batch)
     if batch.status != "imported":
         raise DomainError(_("This import has already been rolled back."))
     touched = worked_on_people(batch)

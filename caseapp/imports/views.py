@@ -15,10 +15,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import TooManyRequests
 
-from caseapp.access.policy import requires, scope
+from caseapp.access.policy import get_or_404, requires, scope
 from caseapp.errors import DomainError, ValidationFailed
 from caseapp.extensions import db
 from caseapp.forms_common import choices
+from caseapp.imports.models import ImportBatch
 from caseapp.imports import mappings
 from caseapp.imports.checking import check_rows
 from caseapp.imports.fields import FIELD_LABELS, mapping_errors, mapping_from_json, mapping_to_json, suggest_mapping
@@ -200,9 +201,7 @@ def run():
 @bp.route("/<int:batch_id>")
 @requires("import.manage")
 def show(batch_id: int):
-    batch = mappings.batch_or_none(current_user, batch_id)
-    if batch is None:
-        abort(404)
+    batch = get_or_404(ImportBatch, batch_id, "import.manage")
     worked_on = len(worked_on_people(batch)) if batch.status == "imported" else 0
     return render_template("imports/batch.html", batch=batch, worked_on=worked_on, form=RollbackForm(),
                            mapping=mapping_from_json(batch.mapping), field_labels=FIELD_LABELS)
@@ -211,9 +210,7 @@ def show(batch_id: int):
 @bp.route("/<int:batch_id>/rollback", methods=["POST"])
 @requires("import.manage")
 def rollback(batch_id: int):
-    batch = mappings.batch_or_none(current_user, batch_id)
-    if batch is None:
-        abort(404)
+    batch = get_or_404(ImportBatch, batch_id, "import.manage")
     try:
         deleted = rollback_batch(current_user, batch)
     except DomainError as refusal:
