@@ -50,6 +50,8 @@ class Config:
     LOGIN_LOCK_MAX_SECONDS = int(os.environ.get("CASEAPP_LOGIN_LOCK_MAX_SECONDS", "3600"))
     # Exports of personal data (subject access, audit CSV...): at most this many per user ("COUNT/PERIOD").
     EXPORT_RATE_LIMIT = os.environ.get("CASEAPP_EXPORT_RATE_LIMIT", "20/hour")
+    # Spreadsheets parsed per user for import ("COUNT/PERIOD"); each costs seconds of work.
+    IMPORT_RATE_LIMIT = os.environ.get("CASEAPP_IMPORT_RATE_LIMIT", "100/hour")
     # Encryption at rest and blind indexes (see security/encryption.py): keys from the environment or a key file.
     ENCRYPTION_KEYS = os.environ.get("CASEAPP_ENCRYPTION_KEYS")
     BLIND_INDEX_KEY = os.environ.get("CASEAPP_BLIND_INDEX_KEY")
@@ -84,6 +86,7 @@ class TestConfig(Config):
     # The whole suite logs in from 127.0.0.1; tests of the limit itself set a small LOGIN_RATE_LIMIT.
     LOGIN_RATE_LIMIT = "100000/5min"
     EXPORT_RATE_LIMIT = "100000/hour"
+    IMPORT_RATE_LIMIT = "100000/hour"  # the session-wide limiter would otherwise count every test's uploads
     # Fixed test keys (never used outside the suite).
     ENCRYPTION_KEYS = "t1:" + "dGVzdC1lbmNyeXB0aW9uLWtleS0wMDAwMDAwMDAwMDA="
     BLIND_INDEX_KEY = "dGVzdC1ibGluZC1pbmRleC1rZXktMDAwMDAwMDAwMDA="

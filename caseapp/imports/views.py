@@ -7,7 +7,6 @@ a file of 5,000 rows is checked and imported within the request, and the page sh
 `flask caseapp import` shows a progress bar for large files).
 """
 import io
-import os
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -34,12 +33,6 @@ bp = Blueprint("imports", __name__, url_prefix="/imports")
 RATE_SETTING = "IMPORT_RATE_LIMIT"
 SUGGEST = "__suggest__"
 MAX_LISTED_ROWS = 50
-
-
-@bp.record_once
-def _default_rate(state) -> None:
-    # Files parsed per user ("COUNT/PERIOD"); each costs seconds of work. Belongs in config.py with the others.
-    state.app.config.setdefault(RATE_SETTING, os.environ.get("CASEAPP_IMPORT_RATE_LIMIT", "100/hour"))
 
 
 @bp.url_value_preprocessor
