@@ -19,4 +19,5 @@ from caseapp.security.form_tokens import FormSubmission  # noqa: F401
 from caseapp.partners.models import Partner  # noqa: F401
 from caseapp.places.models import Commune, Province, Region, ServicePoint  # noqa: F401
 from caseapp.reports.models import PublishedReport  # noqa: F401
-from caseapp.imports.models import ImportBatch, ImportMapping  # noqa: F401
+from caseapp.imports.models import ImportBatch, ImportJob, ImportMapping  # noqa: F401
+from caseapp.security.rate_limit_models import RateLimitCounter  # noqa: F401

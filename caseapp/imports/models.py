@@ -6,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
+from caseapp.security.encryption import Encrypted, SealedText
 
 
 class ImportBatch(db.Model):
@@ -39,3 +40,32 @@ class ImportMapping(db.Model):
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (db.UniqueConstraint("partner_id", "name", name="uq_import_mapping_partner_name"),)
+
+
+class ImportJob(db.Model):
+    """A dry run or an import working in the background: its progress, then its outcome (sealed: it names people).
+
+    `result` is JSON: for a dry run, the per-row report; for an import, the message and the rows left out or in
+    error. Only its creator sees it (it lists people of their scope). A job whose `updated_at` stops moving while
+    it is still running was cut short (its process ended): see `caseapp.imports.jobs.is_stalled`.
+    """
+
+    __tablename__ = "import_job"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # check | import
+    status: Mapped[str] = mapped_column(String(8), default="running")  # running | done | failed
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"))
+    service_point_id: Mapped[int] = mapped_column(ForeignKey("service_point.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+    filename: Mapped[str] = mapped_column(String(200))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    mapping: Mapped[str] = mapped_column(Text, default="{}")
+    only_valid: Mapped[bool] = mapped_column(default=False)
+    rows_total: Mapped[int] = mapped_column(default=0)
+    rows_done: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    row_key: Mapped[str | None] = mapped_column(String(32), unique=True)
+    _result_sealed: Mapped[str | None] = mapped_column("result", SealedText)
+    result = Encrypted()
