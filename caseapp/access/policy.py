@@ -20,7 +20,7 @@ from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, Follo
 from caseapp.extensions import db
 from caseapp.partners.models import Partner
 from caseapp.places.models import ServicePoint
-from caseapp.imports.models import ImportBatch
+from caseapp.imports.models import ImportBatch, ImportJob
 from caseapp.referrals.models import DirectoryEntry, Notification, Referral
 from caseapp.reports.models import PublishedReport
 
@@ -164,6 +164,8 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
         return may_manage_merge(user, obj)
     if isinstance(obj, ImportBatch):
         return obj.partner_id == user.partner_id  # an import is its organisation's business
+    if isinstance(obj, ImportJob):
+        return obj.created_by_id == user.id  # its report lists people in its creator's scope
     if isinstance(obj, PublishedReport):
         return True  # published reports hold anonymised aggregates only: the role-level permission decides
     if isinstance(obj, ServicePoint):

@@ -1,5 +1,5 @@
 """Import batches (one per imported file, rolled back as a whole) and saved column mappings."""
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,7 +21,7 @@ class ImportBatch(db.Model):
     filename: Mapped[str] = mapped_column(String(200))
     file_sha256: Mapped[str] = mapped_column(String(64))
     mapping: Mapped[str] = mapped_column(Text, default="{}")  # JSON: field → column heading
-    status: Mapped[str] = mapped_column(String(12), default="imported")  # imported | rolled_back
+    status: Mapped[str] = mapped_column(String(12), default="imported")  # importing | imported | rolled_back
     row_count: Mapped[int] = mapped_column(default=0)
     imported_count: Mapped[int] = mapped_column(default=0)
     rolled_back_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
@@ -47,8 +47,10 @@ class ImportJob(db.Model):
 
     `result` is JSON: for a dry run, the per-row report; for an import, the message and the rows left out or in
     error. Only its creator sees it (it lists people of their scope). A job whose `updated_at` stops moving while
-    it is still running was cut short (its process ended): see `caseapp.imports.jobs.is_stalled`.
+    it is still running was cut short (its process ended): see `stalled`.
     """
+
+    STALLED_AFTER = timedelta(minutes=5)  # a running job writes its progress every few seconds
 
     __tablename__ = "import_job"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,3 +71,8 @@ class ImportJob(db.Model):
     row_key: Mapped[str | None] = mapped_column(String(32), unique=True)
     _result_sealed: Mapped[str | None] = mapped_column("result", SealedText)
     result = Encrypted()
+
+    def stalled(self, now: datetime) -> bool:
+        """True when the job is marked running but has not moved for STALLED_AFTER (its process ended)."""
+        updated = self.updated_at if self.updated_at.tzinfo else self.updated_at.replace(tzinfo=now.tzinfo)
+        return self.status == "running" and now - updated > self.STALLED_AFTER

@@ -10,7 +10,8 @@ The rule: a batch can be rolled back only while EVERY person it created is untou
 Otherwise the rollback is refused as a whole (the supervisor can still correct people one by one): deleting
 a person someone has worked on would lose that work. Views are not work, and no view is lost: the audit trail
 is append-only and keeps every event, which names records by id only.
-Only a supervisor of the partner that imported the batch may roll it back. Flushes only; the caller commits.
+A batch still "importing" (its background job ended half-way, or is undoing itself) can be rolled back too, unless
+its job is still running. Only a supervisor of the partner that imported the batch may roll it back. Flushes only; the caller commits.
 """
 from collections.abc import Iterable
 
@@ -26,7 +27,7 @@ from caseapp.beneficiaries.models import (
 from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, ChangeRecord, FollowUp, PlanGoal
 from caseapp.errors import DomainError
 from caseapp.extensions import db
-from caseapp.imports.models import ImportBatch
+from caseapp.imports.models import ImportBatch, ImportJob
 from caseapp.models_base import utcnow
 from caseapp.referrals.models import Referral
 
@@ -89,14 +90,23 @@ def worked_on_people(batch: ImportBatch) -> set[int]:
     return touched
 
 
+def still_running(batch: ImportBatch) -> bool:
+    """True while a live background job is importing into `batch` (not one whose process ended)."""
+    now = utcnow()
+    jobs = db.session.scalars(select(ImportJob).where(ImportJob.batch_id == batch.id, ImportJob.status == "running"))
+    return any(not job.stalled(now) for job in jobs)
+
+
 def rollback_batch(actor, batch: ImportBatch) -> int:
     """Delete the people of `batch` and their cases, mark it rolled back; the number of people deleted.
 
     Raises DomainError (nothing deleted) when the batch is already rolled back or someone worked on its people.
     """
     ensure(actor, "import.manage", batch)
-    if batch.status != "imported":
+    if batch.status == "rolled_back":
         raise DomainError(_("This import has already been rolled back."))
+    if batch.status == "importing" and still_running(batch):
+        raise DomainError(_("This import is still running: wait until it ends."))
     touched = worked_on_people(batch)
     if touched:
         raise DomainError(_("%(count)d people of this import have been worked on since: the import can no longer "

@@ -5,7 +5,8 @@ audit, first case) inside a SAVEPOINT: a row that fails leaves nothing of itself
 nothing is imported (ImportRefused; the caller rolls back the rows saved before it, and the rows after it are
 only validated, to report their errors), unless the user chose to import only the valid rows. The same file
 (same SHA-256) cannot be imported twice by one organisation while its batch stands.
-Flushes only; the caller commits once.
+Flushes only: the command line commits once; the background job (caseapp.imports.jobs) checks every row first,
+then commits every few rows so that its progress shows.
 """
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,7 +51,26 @@ class ImportResult:
 def _earlier_batch(partner_id: int, sha256: str) -> ImportBatch | None:
     return db.session.scalar(select(ImportBatch).where(
         ImportBatch.partner_id == partner_id, ImportBatch.file_sha256 == sha256,
-        ImportBatch.status == "imported").limit(1))
+        ImportBatch.status.in_(("importing", "imported"))).limit(1))
+
+
+def refuse_reimport(actor, sha256: str) -> None:
+    """Raise ImportRefused when the actor's organisation imported (or is importing) this very file."""
+    earlier = _earlier_batch(actor.partner_id, sha256)
+    if earlier is not None:
+        raise ImportRefused(_("This file was already imported (import no. %(number)d). Roll that import back first "
+                              "to import it again.", number=earlier.id))
+
+
+def rows_in_error(errors: dict[int, dict[str, list[str]]]) -> ImportRefused:
+    """The refusal of a whole file because some rows have errors."""
+    return ImportRefused(_("%(count)d rows have errors: nothing was imported. Correct them, or choose to import "
+                           "only the valid rows.", count=len(errors)), errors)
+
+
+def nothing_importable(errors: dict[int, dict[str, list[str]]]) -> ImportRefused:
+    """The refusal of a file none of whose rows can be imported."""
+    return ImportRefused(_("No row of the file can be imported."), errors)
 
 
 def _clean_filename(filename: str) -> str:
@@ -58,24 +78,40 @@ def _clean_filename(filename: str) -> str:
     return (name.strip() or "upload")[:MAX_FILENAME]
 
 
+def open_batch(actor, table: Table, mapping: dict[str, str], service_point: ServicePoint,
+               filename: str) -> ImportBatch:
+    """Check that the file may be imported there, and add its batch (status "importing" until `import_rows` ends)."""
+    ensure_may_import(actor, service_point)
+    problems = mapping_errors(mapping, table.headings)
+    if problems:
+        raise ImportRefused(" ".join(problems))
+    refuse_reimport(actor, table.sha256)
+    batch = ImportBatch(created_by_id=actor.id, partner_id=actor.partner_id, service_point_id=service_point.id,
+                        filename=_clean_filename(filename), file_sha256=table.sha256,
+                        mapping=mapping_to_json(mapping), status="importing", row_count=len(table.rows))
+    db.session.add(batch)
+    db.session.flush()
+    return batch
+
+
 def run_import(actor, table: Table, mapping: dict[str, str], service_point: ServicePoint, filename: str,
                only_valid: bool = False, today: date | None = None,
                progress: Callable[[int], None] | None = None) -> ImportResult:
     """Import the rows of `table` at `service_point` as one batch; raise ImportRefused with nothing imported."""
-    ensure_may_import(actor, service_point)
+    batch = open_batch(actor, table, mapping, service_point, filename)
+    return import_rows(actor, batch, table, mapping, service_point, only_valid, today, progress)
+
+
+def import_rows(actor, batch: ImportBatch, table: Table, mapping: dict[str, str], service_point: ServicePoint,
+                only_valid: bool = False, today: date | None = None,
+                progress: Callable[[int], None] | None = None) -> ImportResult:
+    """Register the rows of `table` into `batch`, each in its own savepoint; ImportRefused when the caller must
+    roll back (a row in error without `only_valid`, or no row importable).
+
+    `progress(1)` is called before each row, outside any savepoint: a caller may commit there (the background job
+    does, so its progress shows and the database's write lock is released now and then).
+    """
     today = today or date.today()
-    problems = mapping_errors(mapping, table.headings)
-    if problems:
-        raise ImportRefused(" ".join(problems))
-    earlier = _earlier_batch(actor.partner_id, table.sha256)
-    if earlier is not None:
-        raise ImportRefused(_("This file was already imported (import no. %(number)d). Roll that import back first "
-                              "to import it again.", number=earlier.id))
-    batch = ImportBatch(created_by_id=actor.id, partner_id=actor.partner_id, service_point_id=service_point.id,
-                        filename=_clean_filename(filename), file_sha256=table.sha256,
-                        mapping=mapping_to_json(mapping), status="imported", row_count=len(table.rows))
-    db.session.add(batch)
-    db.session.flush()
     lookups = build_lookups()
     skipped: dict[int, dict[str, list[str]]] = {}
     imported = 0
@@ -106,11 +142,11 @@ def run_import(actor, table: Table, mapping: dict[str, str], service_point: Serv
         else:
             imported += 1
     if skipped and not only_valid:  # the caller rolls back the rows saved before
-        raise ImportRefused(_("%(count)d rows have errors: nothing was imported. Correct them, or choose to import "
-                              "only the valid rows.", count=len(skipped)), skipped)
+        raise rows_in_error(skipped)
     if not imported:
-        raise ImportRefused(_("No row of the file can be imported."), skipped)
+        raise nothing_importable(skipped)
     batch.imported_count = imported
+    batch.status = "imported"
     record(actor, "import.run", batch, rows=len(table.rows), imported=imported, skipped=len(skipped),
            service_point_id=service_point.id, only_valid=only_valid)
     return ImportResult(batch, dict(sorted(skipped.items())))

@@ -1,10 +1,10 @@
 """Import pages: upload → column mapping → dry-run report → import → batch list, with rollback (supervisors).
 
-The server never keeps the file, on disk or anywhere else: each step that needs the rows receives the file again
-and parses it in memory (the upload stream of this blueprint is a BytesIO, not Werkzeug's spooled temporary
-file). The import step checks that the file is the one the dry run checked (its SHA-256). Work is synchronous:
-a file of 5,000 rows is checked and imported within the request, and the page shows the result (the command
-`flask caseapp import` shows a progress bar for large files).
+The server never keeps the file on disk: each step that needs the rows receives the file again and parses it in
+memory (the upload stream of this blueprint is a BytesIO, not Werkzeug's spooled temporary file). The import step
+checks that the file is the one the dry run checked (its SHA-256). The dry run and the import work in the
+background (caseapp.imports.jobs, the parsed rows in memory): the job's page shows the progress, reloading itself,
+then the per-row report or the imported batch.
 """
 import io
 
@@ -18,14 +18,15 @@ from caseapp.access.policy import get_or_404, requires, scope
 from caseapp.errors import DomainError, ValidationFailed
 from caseapp.extensions import db
 from caseapp.forms_common import choices
-from caseapp.imports.models import ImportBatch
-from caseapp.imports import mappings
-from caseapp.imports.checking import check_rows
-from caseapp.imports.fields import FIELD_LABELS, mapping_errors, mapping_from_json, mapping_to_json, suggest_mapping
+from caseapp.i18n import current_language
+from caseapp.imports import jobs, mappings
+from caseapp.imports.models import ImportBatch, ImportJob
+from caseapp.imports.fields import FIELD_LABELS, mapping_errors, mapping_from_json, suggest_mapping
 from caseapp.imports.forms import FILE_HELP, ImportForm, MappingForm, RollbackForm, UploadForm
 from caseapp.imports.reading import ImportFileError, Table, read_table
 from caseapp.imports.rollback import rollback_batch, worked_on_people
-from caseapp.imports.running import ImportRefused, run_import
+from caseapp.imports.running import ImportRefused, refuse_reimport
+from caseapp.models_base import utcnow
 from caseapp.places.models import ServicePoint
 from caseapp.security.rate_limit import configured_limiter
 
@@ -144,12 +145,17 @@ def check():
             db.session.rollback()
             form.save_as.errors = failure.errors["save_as"]
             return _render_mapping(form, table)
-    report = check_rows(current_user, table, mapping, service_point)
-    db.session.commit()  # the saved mapping and the audit event of the dry run; no person is saved
-    import_form = ImportForm(formdata=None, service_point_id=service_point.id, mapping=mapping_to_json(mapping),
-                             sha256=table.sha256)
-    return render_template("imports/report.html", report=report, table=table, mapping=mapping,
-                           service_point=service_point, form=import_form, field_labels=FIELD_LABELS, help=FILE_HELP)
+    return _start(form, "check", table, mapping, service_point)
+
+
+def _start(form, kind: str, table: Table, mapping: dict[str, str], service_point: ServicePoint,
+           only_valid: bool = False):
+    """Add the job, commit it (with a mapping saved on the way), start it, and show its page."""
+    started = jobs.create_job(current_user, kind, table, mapping, service_point, form.file.data.filename or "",
+                          only_valid)
+    db.session.commit()
+    jobs.launch(started.id, table, current_language())
+    return redirect(url_for("imports.job", job_id=started.id))
 
 
 @bp.route("/run", methods=["POST"])
@@ -173,29 +179,50 @@ def run():
     if service_point is None:
         abort(404)
     try:
-        result = run_import(current_user, table, mapping_from_json(form.mapping.data), service_point,
-                            form.file.data.filename or "", only_valid=form.only_valid.data)
+        refuse_reimport(current_user, table.sha256)
     except ImportRefused as refusal:
-        db.session.rollback()
-        rows = sorted(refusal.row_errors)
-        listed = ", ".join(str(number) for number in rows[:MAX_LISTED_ROWS])
-        flash(refusal.message + (" " + _("Rows: %(rows)s.", rows=listed) if rows else ""), "danger")
+        flash(refusal.message, "danger")
         return redirect(url_for("imports.upload"))
-    db.session.commit()
-    message = _("%(count)d people imported, each with an open case.", count=result.batch.imported_count)
-    if result.skipped:
-        skipped = sorted(result.skipped)
-        message += " " + _("%(count)d rows left out: %(rows)s.", count=len(skipped),
-                           rows=", ".join(str(number) for number in skipped[:MAX_LISTED_ROWS]))
-    flash(message, "success")
-    return redirect(url_for("imports.show", batch_id=result.batch.id))
+    return _start(form, "import", table, mapping_from_json(form.mapping.data), service_point, form.only_valid.data)
+
+
+def _listed_rows(rows: dict) -> str:
+    numbers = sorted(int(number) for number in rows)
+    return ", ".join(str(number) for number in numbers[:MAX_LISTED_ROWS])
+
+
+@bp.route("/jobs/<int:job_id>")
+@requires("import.manage")
+def job(job_id: int):
+    """A job's progress while it works (the page reloads itself), then its outcome."""
+    found = get_or_404(ImportJob, job_id, "import.manage")
+    result = jobs.outcome(found)
+    if found.status == "running":
+        return render_template("imports/progress.html", job=found, stalled=found.stalled(utcnow()))
+    if found.status == "failed":
+        return render_template("imports/failed.html", job=found, message=result.get("message", ""),
+                               rows=sorted((int(number), errors) for number, errors in result.get("rows", {}).items()),
+                               field_labels=FIELD_LABELS, mapping=mapping_from_json(found.mapping))
+    if found.kind == "import":
+        message = _("%(count)d people imported, each with an open case.", count=result["imported"])
+        if result["skipped"]:
+            message += " " + _("%(count)d rows left out: %(rows)s.", count=len(result["skipped"]),
+                               rows=_listed_rows(result["skipped"]))
+        flash(message, "success")
+        return redirect(url_for("imports.show", batch_id=result["batch"]))
+    service_point = db.session.get(ServicePoint, found.service_point_id)
+    import_form = ImportForm(formdata=None, service_point_id=found.service_point_id, mapping=found.mapping,
+                             sha256=found.file_sha256)
+    return render_template("imports/report.html", report=jobs.report_from_rows(result["rows"]),
+                           mapping=mapping_from_json(found.mapping), service_point=service_point, form=import_form,
+                           field_labels=FIELD_LABELS, help=FILE_HELP)
 
 
 @bp.route("/<int:batch_id>")
 @requires("import.manage")
 def show(batch_id: int):
     batch = get_or_404(ImportBatch, batch_id, "import.manage")
-    worked_on = len(worked_on_people(batch)) if batch.status == "imported" else 0
+    worked_on = len(worked_on_people(batch)) if batch.status in ("imported", "importing") else 0
     return render_template("imports/batch.html", batch=batch, worked_on=worked_on, form=RollbackForm(),
                            mapping=mapping_from_json(batch.mapping), field_labels=FIELD_LABELS)
 
