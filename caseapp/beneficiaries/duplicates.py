@@ -85,17 +85,20 @@ def find_duplicates(actor, record: dict, alternative_names: tuple[str, str] = ("
         return Duplicates([], 0)
     rows = db.session.execute(select(*_COLUMNS).where(Beneficiary.id.in_(ids), Beneficiary.anonymised_at.is_(None),
                                                       Beneficiary.merged_into_id.is_(None))).all()
+    # The records merged into a candidate are its former spellings: a match on one of them is a match on it.
+    formers = db.session.execute(select(*_COLUMNS, Beneficiary.merged_into_id).where(
+        Beneficiary.merged_into_id.in_([row.id for row in rows]), Beneficiary.anonymised_at.is_(None))).all()
     # a document number only counts when both records have one: no need to decrypt theirs otherwise
     documents = _first_documents([row.id for row in rows]) if record.get("document_number") else {}
     alternatives = [dict(record, given_name=alternative_names[0], family_name=alternative_names[1])] \
         if any(alternative_names) else []
-    scores = {}
-    for row in rows:
-        theirs = _record(row, documents.get(row.id, ""))
+    scores: dict[int, float] = {}
+    for row, person_id in [*((row, row.id) for row in rows), *((row, row.merged_into_id) for row in formers)]:
+        theirs = _record(row, documents.get(person_id, ""))
         if may_match(record, theirs):
             score = _best_score(record, alternatives, theirs, row)
             if score >= MATCH_THRESHOLD:
-                scores[row.id] = score
+                scores[person_id] = max(score, scores.get(person_id, 0.0))
     if not scores:
         return Duplicates([], 0)
     people = db.session.scalars(select(Beneficiary).where(Beneficiary.id.in_(sorted(scores)))

@@ -113,11 +113,28 @@ def _forget_loaded_children() -> None:
     db.session.expire_all()
 
 
+def _keys_of(person: Beneficiary) -> set[str]:
+    return person_keys((person.given_name, person.given_name_alt), (person.family_name, person.family_name_alt),
+                       person.date_of_birth)
+
+
+def _tombstones(person_id: int) -> list[Beneficiary]:
+    """The records merged into `person_id`, and those merged into them, and so on."""
+    found, frontier = [], [person_id]
+    while frontier:
+        layer = list(db.session.scalars(select(Beneficiary).where(Beneficiary.merged_into_id.in_(frontier),
+                                                                  Beneficiary.anonymised_at.is_(None))))
+        found += layer
+        frontier = [tombstone.id for tombstone in layer]
+    return found
+
+
 def _recompute_keys(person: Beneficiary) -> None:
+    """A standing record's blocking keys: its own names and date, and those of every record merged into it, so a
+    search or a registration under a former spelling finds it. A tombstone or an anonymised record has none."""
     db.session.execute(delete(PersonKey).where(PersonKey.beneficiary_id == person.id))
     if person.merged_into_id is None and person.anonymised_at is None:
-        keys = person_keys((person.given_name, person.given_name_alt), (person.family_name, person.family_name_alt),
-                           person.date_of_birth)
+        keys = set().union(_keys_of(person), *(_keys_of(former) for former in _tombstones(person.id)))
         db.session.add_all(PersonKey(key=key, beneficiary_id=person.id) for key in sorted(keys))
 
 
