@@ -243,3 +243,19 @@ def test_successful_logins_count_too(app, world, login_limit):
         assert login(client, "caseworker.a", PASSWORD).status_code == 302
         client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     assert login(client, "caseworker.a", PASSWORD).status_code == 429
+
+
+def test_the_password_is_verified_outside_any_transaction(app, world, monkeypatch):
+    """On SQLite a transaction holds the only write lock: argon2id's tenth of a second must not run inside one."""
+    open_transactions = []
+    real_verify = services.verify_password
+
+    def watching(password_hash, password):
+        open_transactions.append(db.session().in_transaction())
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(services, "verify_password", watching)
+    client = app.test_client()
+    login(client, "caseworker.a", PASSWORD)
+    assert open_transactions == [False]
+    assert client.get("/").status_code == 200  # and the login worked
