@@ -30,12 +30,13 @@ instance/keys: $(STAMP)
 	umask 077 && $(BIN)/python -m caseapp.security.encryption > instance/keys
 
 run: install translations instance/secret_key instance/keys
-	export CASEAPP_ENV=demo SECRET_KEY="$$(cat instance/secret_key)" CASEAPP_KEY_FILE="$$(pwd)/instance/keys"; \
+	export CASEAPP_ENV=demo SECRET_KEY="$$(cat instance/secret_key)" CASEAPP_KEY_FILE="$$(pwd)/instance/keys" \
+		CASEAPP_BIND=127.0.0.1:5000 CASEAPP_WORKERS=2; \
 	$(FLASK) db upgrade && \
 	$(FLASK) caseapp seed-demo --if-empty && \
 	$(FLASK) caseapp demo-logins && \
 	echo "Open http://127.0.0.1:5000 (Ctrl+C stops the server)" && \
-	$(BIN)/gunicorn --bind 127.0.0.1:5000 --workers 2 --access-logfile - wsgi:app
+	$(BIN)/gunicorn -c gunicorn.conf.py
 
 demo-code: install instance/secret_key instance/keys
 	@CASEAPP_ENV=demo SECRET_KEY="$$(cat instance/secret_key)" CASEAPP_KEY_FILE="$$(pwd)/instance/keys" \
@@ -50,4 +51,4 @@ test: install translations
 	$(BIN)/bandit --quiet --severity-level medium --recursive caseapp wsgi.py && echo "bandit: no issue of medium severity or above"
 
 clean:
-	rm -rf $(VENV) instance/caseapp.sqlite3* translations/*/LC_MESSAGES/*.mo
+	rm -rf $(VENV) instance/caseapp.sqlite3* instance/caseapp-rate-limits.sqlite3* translations/*/LC_MESSAGES/*.mo

@@ -8,7 +8,8 @@ from caseapp.config import CONFIGS, ROOT
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the application: configuration, log neutralisation, extensions, blueprints, error pages and CLI."""
+    """Build the application: configuration, log neutralisation, extensions, blueprints, error pages, CLI and the
+    trusted proxies."""
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
@@ -35,7 +36,17 @@ def create_app(config: dict | None = None) -> Flask:
     from caseapp.cli import register_cli
 
     register_cli(app)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind PROXIES reverse proxies, take the client's address and scheme from their X-Forwarded-* headers."""
+    proxies = app.config["PROXIES"]
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -67,6 +78,7 @@ def _register_blueprints(app: Flask) -> None:
     from caseapp.beneficiaries.views import bp as beneficiaries_bp
     from caseapp.cases.views import bp as cases_bp
     from caseapp.cases.work_views import bp as casework_bp
+    from caseapp.health import bp as health_bp
     from caseapp.home.views import bp as home_bp
     from caseapp.imports.views import bp as imports_bp
     from caseapp.referrals.directory_views import bp as directory_bp
@@ -75,7 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     from caseapp.reports.views import bp as reports_bp
 
     for blueprint in (home_bp, auth_bp, beneficiaries_bp, merge_bp, cases_bp, casework_bp, referrals_bp, directory_bp,
-                      admin_bp, audit_bp, privacy_bp, reports_bp, imports_bp):
+                      admin_bp, audit_bp, privacy_bp, reports_bp, imports_bp, health_bp):
         app.register_blueprint(blueprint)
 
 
@@ -83,11 +95,13 @@ def _register_hooks(app: Flask) -> None:
     from caseapp.access.policy import enforce_route_permission, template_can
     from caseapp.auth.session import enforce_absolute_timeout, enforce_account_setup
     from caseapp.errors import init_errors
+    from caseapp.health import SessionlessHealthInterface
     from caseapp.i18n import LANGUAGES, current_language, text_direction
     from caseapp.security.headers import init_headers
     from caseapp.security.rate_limit import login_limiter
     from caseapp.templating import init_templating
 
+    app.session_interface = SessionlessHealthInterface()
     app.before_request(enforce_absolute_timeout)
     app.before_request(enforce_route_permission)
     app.before_request(enforce_account_setup)

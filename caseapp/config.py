@@ -41,7 +41,10 @@ class Config:
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "3"))
     ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", str(64 * 1024)))
     ARGON2_PARALLELISM = int(os.environ.get("ARGON2_PARALLELISM", "1"))
-    # Login protection: per-IP attempts on POST /login ("COUNT/PERIOD", in-process: see security/rate_limit.py),
+    # Where rate limits count: "database" (one table every app server shares) or "memory" (this process only);
+    # see security/rate_limit.py.
+    RATE_LIMIT_STORE = os.environ.get("CASEAPP_RATE_LIMIT_STORE", "database")
+    # Login protection: per-IP attempts on POST /login ("COUNT/PERIOD", see security/rate_limit.py),
     # and per account: after LOGIN_LOCK_AFTER consecutive failures the account is locked for LOGIN_LOCK_SECONDS,
     # doubled at each further failure up to LOGIN_LOCK_MAX_SECONDS.
     LOGIN_RATE_LIMIT = os.environ.get("CASEAPP_LOGIN_RATE_LIMIT", "20/5min")
@@ -52,6 +55,9 @@ class Config:
     EXPORT_RATE_LIMIT = os.environ.get("CASEAPP_EXPORT_RATE_LIMIT", "20/hour")
     # Spreadsheets parsed per user for import ("COUNT/PERIOD"); each costs seconds of work.
     IMPORT_RATE_LIMIT = os.environ.get("CASEAPP_IMPORT_RATE_LIMIT", "100/hour")
+    # Reverse proxies in front of the app (nginx: 1): their X-Forwarded-For/-Proto are trusted, so the client's
+    # address is request.remote_addr (rate limits, audit) and https is seen as such. 0: no proxy, trust no header.
+    PROXIES = int(os.environ.get("CASEAPP_PROXIES", "0"))
     # Encryption at rest and blind indexes (see security/encryption.py): keys from the environment or a key file.
     ENCRYPTION_KEYS = os.environ.get("CASEAPP_ENCRYPTION_KEYS")
     BLIND_INDEX_KEY = os.environ.get("CASEAPP_BLIND_INDEX_KEY")
@@ -87,6 +93,7 @@ class TestConfig(Config):
     LOGIN_RATE_LIMIT = "100000/5min"
     EXPORT_RATE_LIMIT = "100000/hour"
     IMPORT_RATE_LIMIT = "100000/hour"  # the session-wide limiter would otherwise count every test's uploads
+    RATE_LIMIT_STORE = "memory"  # tests of the shared store set "database" themselves
     # Fixed test keys (never used outside the suite).
     ENCRYPTION_KEYS = "t1:" + "dGVzdC1lbmNyeXB0aW9uLWtleS0wMDAwMDAwMDAwMDA="
     BLIND_INDEX_KEY = "dGVzdC1ibGluZC1pbmRleC1rZXktMDAwMDAwMDAwMDA="

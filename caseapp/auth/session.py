@@ -10,8 +10,8 @@ from caseapp.extensions import db
 ABSOLUTE_SESSION_LIFETIME = timedelta(hours=12)
 SECOND_FACTOR_WAIT = timedelta(minutes=5)
 # What a user who must first change their password, then set up a second factor, may still open.
-_PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "home.set_language", "home.health",
-                                        "static"})
+_PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "home.set_language", "health.live",
+                                        "health.ready", "static"})
 _SETUP_ENDPOINTS = _PASSWORD_CHANGE_ENDPOINTS | {"auth.mfa_setup", "auth.mfa_new_key"}
 
 

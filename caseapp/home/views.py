@@ -1,9 +1,8 @@
-"""Home page per role, interface language switch, and the health endpoint."""
+"""Home page per role and the interface language switch."""
 from datetime import date
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import text
 
 from caseapp.access.policy import AUTHENTICATED, PUBLIC, can, requires
 from caseapp.auth.services import set_preferred_language
@@ -40,9 +39,3 @@ def set_language():
     target = request.form.get("next")
     return redirect(target if is_local_path(target) else url_for("home.index"))
 
-
-@bp.route("/health")
-@requires(PUBLIC)
-def health():
-    db.session.execute(text("SELECT 1"))
-    return jsonify(status="ok")

@@ -245,7 +245,7 @@ def test_every_anonymous_response_carries_the_security_headers(app, world):
     responses = [
         ("login", client.get("/login")),
         ("protected", client.get("/cases/")),
-        ("health", client.get("/health")),
+        ("health", client.get("/health/ready")),
         ("static", client.get("/static/css/app.css")),
         ("unknown", client.get("/no-such-page")),
         ("csrf", client.post("/login", data={"username": "x", "password": "y"})),

@@ -17,5 +17,5 @@ def test_safe_defaults(app):
 
 
 def test_health_is_public_and_checks_the_database(app):
-    response = app.test_client().get("/health")
-    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+    response = app.test_client().get("/health/ready")
+    assert response.status_code == 200 and response.get_json()["status"] == "ready"
