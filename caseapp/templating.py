@@ -1,4 +1,4 @@
-"""Jinja filters: locale-aware dates and numbers, and labels for stored codes."""
+"""Jinja filters: locale-aware dates and numbers, and labels for stored codes; fingerprinted static URLs."""
 from datetime import date, datetime
 
 from flask import Flask
@@ -6,6 +6,7 @@ from babel.lists import format_list
 from flask_babel import format_date, format_datetime, format_decimal
 
 from caseapp import labels
+from caseapp.assets import init_assets
 from caseapp.i18n import current_language
 from caseapp.places.countries import country_name
 
@@ -44,7 +45,8 @@ def _label(mapping: dict):
 
 
 def init_templating(app: Flask) -> None:
-    """Register the filters used by templates."""
+    """Register the filters used by templates, and `asset(...)` with the static files it links."""
+    init_assets(app)
     app.jinja_env.filters.update(
         date=_date,
         number=format_decimal,

@@ -2,6 +2,7 @@
 from flask_babel import gettext as _
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from caseapp.access.policy import can, ensure, scope
 from caseapp.audit.service import record
@@ -63,10 +64,12 @@ def leave_household(actor, person: Beneficiary) -> None:
 
 def visible_members(actor, person: Beneficiary) -> list[Beneficiary]:
     """The other members of the person's household whom the actor may see."""
-    if person.household is None:
+    if person.household_id is None:
         return []
-    return [member for member in person.household.members
-            if member.id != person.id and can(actor, "beneficiary.view", member)]
+    others = db.session.scalars(select(Beneficiary).where(  # with their cases, which the policy reads
+        Beneficiary.household_id == person.household_id, Beneficiary.id != person.id)
+        .options(selectinload(Beneficiary.cases)).order_by(Beneficiary.id))
+    return [member for member in others if can(actor, "beneficiary.view", member)]
 
 
 def find_person_by_case_number(actor, number: str) -> Beneficiary:

@@ -113,8 +113,9 @@ def compare(beneficiary_id: int):
 def show(merge_id: int):
     person_merge = get_or_404(PersonMerge, merge_id, "person.merge")
     snapshot = merge_snapshot(person_merge)
-    moved = [db.session.get(Case, case_id) for case_id in snapshot.get("moved", {}).get("cases", [])]
-    shown = [case for case in moved if case is not None and can(current_user, "case.view", case)]
+    moved = snapshot.get("moved", {}).get("cases", [])
+    found = {case.id: case for case in db.session.scalars(select(Case).where(Case.id.in_(moved)))}  # one query
+    shown = [found[case_id] for case_id in moved if case_id in found and can(current_user, "case.view", found[case_id])]
     return render_template(
         "merge/show.html", merge=person_merge, snapshot=snapshot, cases=shown, hidden_cases=len(moved) - len(shown),
         kept=db.session.get(Beneficiary, person_merge.kept_id),

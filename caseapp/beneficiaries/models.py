@@ -48,7 +48,7 @@ class Beneficiary(db.Model):
     languages: Mapped[str] = mapped_column(String(120), default="")
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
     is_household_head: Mapped[bool] = mapped_column(default=False)
-    registered_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    registered_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, index=True)  # reports
     registered_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     registered_at_service_point_id: Mapped[int] = mapped_column(ForeignKey("service_point.id"), index=True)
     anonymised_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
@@ -118,7 +118,7 @@ class BeneficiaryFlag(db.Model):
     __tablename__ = "beneficiary_flag"
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id", ondelete="CASCADE"), primary_key=True)
     flag_code: Mapped[str] = mapped_column(ForeignKey("vulnerability_flag.code"), primary_key=True)
-    set_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    set_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, index=True)  # reports
     set_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     beneficiary: Mapped[Beneficiary] = relationship(back_populates="flags")
     flag: Mapped[VulnerabilityFlag] = relationship()
@@ -140,6 +140,9 @@ class ConsentRecord(db.Model):
     withdrawn_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     beneficiary: Mapped[Beneficiary] = relationship(back_populates="consents")
+
+    # Reports count only the people with an active consent to statistics.
+    __table_args__ = (db.Index("ix_consent_record_kind_active", "kind", "withdrawn_at", "beneficiary_id"),)
 
     @property
     def is_active(self) -> bool:

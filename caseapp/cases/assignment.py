@@ -1,6 +1,7 @@
 """Assigning cases to workers (in bulk) and transferring a case to another organisation's service point."""
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.access.policy import can, ensure, may_be_assigned, scope
 from caseapp.auth.models import User
@@ -12,11 +13,20 @@ from caseapp.models_base import utcnow
 from caseapp.places.models import ServicePoint
 
 
+def _workers_query(actor):
+    return select(User).where(User.partner_id == actor.partner_id, User.active.is_(True),
+                              User.role.in_(("caseworker", "supervisor"))).order_by(User.full_name)
+
+
 def assignable_workers(actor) -> list[User]:
     """Active caseworkers and supervisors of the actor's organisation."""
-    query = select(User).where(User.partner_id == actor.partner_id, User.active.is_(True),
-                               User.role.in_(("caseworker", "supervisor")))
-    return list(db.session.scalars(query.order_by(User.full_name)))
+    return list(db.session.scalars(_workers_query(actor)))
+
+
+def workers_for_case(actor, case: Case) -> list[User]:
+    """The workers of the actor's organisation who may own `case` (their service points loaded in one query)."""
+    workers = db.session.scalars(_workers_query(actor).options(selectinload(User.service_points)))
+    return [worker for worker in workers if may_be_assigned(worker, case)]
 
 
 def assign_cases(actor, case_ids: list[int], worker_id: int | None) -> list[Case]:
@@ -43,7 +53,7 @@ def assign_cases(actor, case_ids: list[int], worker_id: int | None) -> list[Case
 def transfer_targets(actor, case: Case) -> list[ServicePoint]:
     """Active service points of other organisations."""
     query = select(ServicePoint).where(ServicePoint.active.is_(True), ServicePoint.partner_id != case.partner_id)
-    return list(db.session.scalars(query.order_by(ServicePoint.name)))
+    return list(db.session.scalars(query.options(joinedload(ServicePoint.partner)).order_by(ServicePoint.name)))
 
 
 def pending_transfer(case: Case) -> CaseTransfer | None:
@@ -80,8 +90,10 @@ def propose_transfer(actor, case: Case, to_service_point_id: int | None, reason:
 
 def incoming_transfers(actor) -> list[CaseTransfer]:
     """Proposals waiting for the actor's organisation to accept or decline them, oldest first."""
-    query = scope(actor, select(CaseTransfer), CaseTransfer)
-    return list(db.session.scalars(query.order_by(CaseTransfer.proposed_at)))
+    query = scope(actor, select(CaseTransfer), CaseTransfer).options(
+        joinedload(CaseTransfer.case).joinedload(Case.beneficiary), joinedload(CaseTransfer.from_service_point),
+        joinedload(CaseTransfer.to_service_point))  # what the page shows of each, in the one query
+    return list(db.session.scalars(query.order_by(CaseTransfer.proposed_at, CaseTransfer.id)))
 
 
 def decide_transfer(actor, transfer: CaseTransfer, accept: bool, comment: str = "") -> None:

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from caseapp.audit.service import record
 from caseapp.cases.models import Case, ChangeRecord
@@ -55,6 +56,7 @@ def case_history(actor, case: Case) -> list[ChangeRecord]:
     query = select(ChangeRecord).where(ChangeRecord.case_id == case.id)
     if not actor.restricted_access:
         query = query.where(ChangeRecord.restricted.is_(False))
+    query = query.options(joinedload(ChangeRecord.actor))  # the page names who made each change
     return list(db.session.scalars(query.order_by(ChangeRecord.changed_at.desc(), ChangeRecord.id.desc())))
 
 

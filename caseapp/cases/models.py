@@ -31,7 +31,7 @@ class Case(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="registered", index=True)
     opened_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, index=True)
     opened_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    closed_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, index=True)
     risk_level: Mapped[str | None] = mapped_column(String(8), index=True)
     closure_reason: Mapped[str | None] = mapped_column(String(40))
@@ -46,9 +46,15 @@ class Case(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        # The case list filters by organisation or service point and sorts by opening date.
+        # The case list filters by organisation or service point and sorts by opening date, last update or number;
+        # the home page lists a worker's recently updated cases.
         db.Index("ix_case_file_partner_opened", "partner_id", "opened_at", "id"),
         db.Index("ix_case_file_service_point_opened", "service_point_id", "opened_at", "id"),
+        db.Index("ix_case_file_partner_updated", "partner_id", "updated_at", "id"),
+        db.Index("ix_case_file_service_point_updated", "service_point_id", "updated_at", "id"),
+        db.Index("ix_case_file_partner_number", "partner_id", "number"),
+        db.Index("ix_case_file_service_point_number", "service_point_id", "number"),
+        db.Index("ix_case_file_worker_updated", "assigned_worker_id", "updated_at"),
     )
 
     @property
@@ -153,6 +159,11 @@ class FollowUp(db.Model):
     case: Mapped[Case] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # Home pages: a worker's open follow-ups by due date; a supervisor's team's (scoped through the case).
+        db.Index("ix_follow_up_assignee_open", "assigned_to_id", "done_at", "due_date"),
+        db.Index("ix_follow_up_open_due", "done_at", "due_date"),
+    )
 
 
 class CaseTransfer(db.Model):
@@ -192,6 +203,9 @@ class ChangeRecord(db.Model):
     changed_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
     actor: Mapped["User"] = relationship()  # noqa: F821
     changes = Encrypted()
+
+    # Reports count the closures and reopenings of a period from the history.
+    __table_args__ = (db.Index("ix_change_record_event", "object_type", "action", "changed_at"),)
 
 
 class CaseNumberCounter(db.Model):

@@ -10,7 +10,7 @@ from caseapp.access.policy import can
 from caseapp.audit.service import record
 from caseapp.beneficiaries.services import visible_flags
 from caseapp.cases import forms
-from caseapp.cases.assignment import assignable_workers, pending_transfer, transfer_targets
+from caseapp.cases.assignment import pending_transfer, transfer_targets, workers_for_case
 from caseapp.cases.followups import case_follow_ups
 from caseapp.cases.history import case_history, decoded_changes
 from caseapp.cases.models import PlanGoal
@@ -44,7 +44,7 @@ def note_form(actor, posted: bool = False) -> forms.NewNoteForm:
 def follow_up_form(actor, case, posted: bool = False) -> forms.NewFollowUpForm:
     """The new-follow-up form (filled from the request when `posted`), offering workers who can see the case."""
     form = forms.NewFollowUpForm() if posted else forms.NewFollowUpForm(formdata=None)
-    workers = [user for user in assignable_workers(actor) if can(user, "case.view", case)]
+    workers = workers_for_case(actor, case)
     form.assigned_to_id.choices = choices({0: "—"} | {user.id: user.full_name for user in workers})
     return form
 

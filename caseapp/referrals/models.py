@@ -64,11 +64,12 @@ class Referral(db.Model):
     status: Mapped[str] = mapped_column(String(12), default="draft", index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    # Reports select a period's referrals by when they were sent, answered, accepted or completed.
+    sent_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True), index=True)
     deadline_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True), index=True)
-    answered_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
-    accepted_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
-    completed_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True), index=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True), index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True), index=True)
     outcome: Mapped[str | None] = mapped_column(String(24))
     version: Mapped[int] = mapped_column(default=1)
     case: Mapped["Case"] = relationship()  # noqa: F821
@@ -78,6 +79,12 @@ class Referral(db.Model):
         back_populates="referral", order_by="ReferralEvent.id", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # The inbox (a receiving partner's, by deadline), the review queue (submitted, oldest first), overdue counts.
+        db.Index("ix_referral_inbox", "receiving_partner_id", "deadline_at", "id"),
+        db.Index("ix_referral_status_created", "status", "created_at", "id"),
+        db.Index("ix_referral_status_deadline", "status", "deadline_at"),
+    )
 
     @property
     def shared_field_list(self) -> list[str]:
@@ -112,3 +119,5 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True), index=True)
     emailed_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     referral: Mapped[Referral | None] = relationship()
+
+    __table_args__ = (db.Index("ix_notification_user_unread", "user_id", "read_at"),)  # the badge on every page

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta, timezone
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from caseapp.access.policy import can, ensure
 from caseapp.audit.service import record
@@ -57,6 +58,15 @@ def partners_offering(service_code: str, commune_code: str) -> list[DirectoryEnt
     query = select(DirectoryEntry).where(DirectoryEntry.service_code == service_code,
                                          DirectoryEntry.commune_code == commune_code, DirectoryEntry.active.is_(True))
     return list(db.session.scalars(query))
+
+
+def directory_of_commune(commune_code: str) -> dict[str, list[DirectoryEntry]]:
+    """Active directory entries of a commune by service code, with their partners, in one query."""
+    query = select(DirectoryEntry).where(DirectoryEntry.commune_code == commune_code, DirectoryEntry.active.is_(True))
+    by_service: dict[str, list[DirectoryEntry]] = {}
+    for entry in db.session.scalars(query.options(joinedload(DirectoryEntry.partner)).order_by(DirectoryEntry.id)):
+        by_service.setdefault(entry.service_code, []).append(entry)
+    return by_service
 
 
 def _validate(case: Case, service_code: str, partner_id: int | None, priority: str, reason: str,

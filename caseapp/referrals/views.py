@@ -48,15 +48,15 @@ def new(case_id: int):
             db.session.commit()
             flash(_("Referral drafted. Submit it for review when it is ready."), "success")
             return redirect(url_for("referrals.show", referral_id=referral.id))
-    directory = {service.code: services.partners_offering(service.code, case.beneficiary.commune_code)
-                 for service in catalogue()}
+    offered = services.directory_of_commune(case.beneficiary.commune_code)
+    directory = {service.code: offered.get(service.code, []) for service in catalogue()}
     return render_template("referrals/new.html", case=case, form=form, directory=directory)
 
 
 @bp.route("/referrals/<int:referral_id>")
 @requires("referral.view")
 def show(referral_id: int):
-    referral = get_or_404(Referral, referral_id, "referral.view")
+    referral = queries.load_timeline(get_or_404(Referral, referral_id, "referral.view"))
     receiving_side = not can(current_user, "case.view", referral.case)
     record(current_user, "referral.view", referral, minimum_dataset=receiving_side)
     html = render_template(
