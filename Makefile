@@ -42,11 +42,14 @@ demo-code: install instance/secret_key instance/keys
 	@CASEAPP_ENV=demo SECRET_KEY="$$(cat instance/secret_key)" CASEAPP_KEY_FILE="$$(pwd)/instance/keys" \
 		$(FLASK) caseapp demo-code "$(ACCOUNT)"
 
+# Two pytest workers (pytest-xdist), each with its own database: the suite is CPU-bound and CI has 2 cores.
+TEST_WORKERS ?= 2
+
 test: install translations
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== The same suite on PostgreSQL ($$TEST_DATABASE_URL)"; \
-		CASEAPP_TEST_BACKEND=postgresql $(BIN)/python -m pytest; \
+		CASEAPP_TEST_BACKEND=postgresql $(BIN)/python -m pytest -n $(TEST_WORKERS); \
 	else echo "TEST_DATABASE_URL is not set: PostgreSQL run skipped (CI sets it)."; fi
 	$(BIN)/bandit --quiet --severity-level medium --recursive caseapp wsgi.py && echo "bandit: no issue of medium severity or above"
 

@@ -131,7 +131,9 @@ def audit_verify_command():
 
 def register_cli(app: Flask) -> None:
     """Attach the command group (and its feature sub-groups) to the app."""
+    from caseapp.generate.cli import generate_command
     from caseapp.imports.cli import import_command
+    from caseapp.maintenance.cli import backup_command, restore_command
     from caseapp.privacy.cli import retention_cli
     from caseapp.reports.cli import report_cli
     from caseapp.security.keys_cli import keys_cli
@@ -140,4 +142,7 @@ def register_cli(app: Flask) -> None:
     caseapp_cli.add_command(report_cli)
     caseapp_cli.add_command(keys_cli)
     caseapp_cli.add_command(import_command)
+    caseapp_cli.add_command(generate_command)
+    caseapp_cli.add_command(backup_command)
+    caseapp_cli.add_command(restore_command)
     app.cli.add_command(caseapp_cli)

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 import flask_migrate
 import pyotp
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
 from caseapp import create_app
 from caseapp.extensions import db
@@ -20,11 +21,45 @@ PASSWORD = "correct horse battery staple"
 BACKEND = os.environ.get("CASEAPP_TEST_BACKEND", "sqlite")
 
 
+@contextmanager
+def postgres_maintenance(url: str):
+    """An autocommit connection to the server's `postgres` database, as the test role (which has CREATEDB)."""
+    engine = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def create_database(url: str, if_missing: bool = False) -> None:
+    """Create the PostgreSQL database named in `url` (owned by the test role)."""
+    name = make_url(url).database
+    with postgres_maintenance(url) as connection:
+        if if_missing and connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                             {"name": name}).first():
+            return
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(url: str) -> None:
+    """Drop the PostgreSQL database named in `url` (fails while the test still has a connection open to it)."""
+    with postgres_maintenance(url) as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}"')
+
+
 def _database_url(tmp_path_factory) -> str:
+    """SQLite: a file in this process's temporary folder (one per xdist worker). PostgreSQL: TEST_DATABASE_URL, or
+    under pytest-xdist its database name suffixed with the worker id (`caseapp_test_gw0`), created when missing."""
     if BACKEND == "postgresql":
         url = os.environ.get("TEST_DATABASE_URL")
         if not url:
             raise RuntimeError("CASEAPP_TEST_BACKEND=postgresql needs TEST_DATABASE_URL")
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        if worker:
+            parsed = make_url(url)
+            url = parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+            create_database(url, if_missing=True)
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
 
