@@ -80,6 +80,8 @@ ACTION_LABELS = {
     "import.check": _l("Import file checked"),
     "import.mapping_save": _l("Import mapping saved"),
     "import.run": _l("People imported"),
+    "maintenance.backup": _l("Database backed up"),
+    "maintenance.restore": _l("Database restored from a backup"),
     "import.rollback": _l("Import rolled back"),
     "report.publish": _l("Report published"),
     "report.export": _l("Report downloaded"),

@@ -430,7 +430,10 @@ def test_parse_keyring_refuses_a_key_of_the_wrong_size(size):
         parse_keyring(f"k1:{_key()}", short)
 
 
-@pytest.mark.parametrize("bad", ["not base64!", "####", _key()[:-2] + "!!", _key() + "A"])
+FIXED_KEY = base64.b64encode(bytes(range(32))).decode()  # parameters must be the same in every xdist worker
+
+
+@pytest.mark.parametrize("bad", ["not base64!", "####", FIXED_KEY[:-2] + "!!", FIXED_KEY + "A"])
 def test_parse_keyring_refuses_bad_base64(bad):
     with pytest.raises(RuntimeError, match="base64"):
         parse_keyring(f"k1:{bad}", _key())
