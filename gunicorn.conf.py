@@ -30,9 +30,10 @@ threads = _int("CASEAPP_THREADS", 1 if _SQLITE else 4)
 timeout = _int("CASEAPP_TIMEOUT", 60)
 graceful_timeout = _int("CASEAPP_GRACEFUL_TIMEOUT", 30)  # on restart, requests in flight may finish
 keepalive = _int("CASEAPP_KEEPALIVE", 5)  # seconds; nginx's upstream keepalive_timeout must be lower
-# Recycle a worker after about this many requests (0: never), so slow leaks cannot accumulate; the jitter
-# keeps the workers from restarting all at once.
-max_requests = _int("CASEAPP_MAX_REQUESTS", 2000)
+# Recycle a worker after about this many requests, so slow leaks cannot accumulate (the jitter keeps the workers
+# from restarting all at once). Off by default: imports run in a thread of a worker, and a recycled worker would
+# cut them short (their batch then has to be rolled back by hand).
+max_requests = _int("CASEAPP_MAX_REQUESTS", 0)
 max_requests_jitter = _int("CASEAPP_MAX_REQUESTS_JITTER", 200)
 # The proxies whose X-Forwarded-Proto gunicorn believes (the app itself trusts CASEAPP_PROXIES hops).
 forwarded_allow_ips = os.environ.get("CASEAPP_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")

@@ -165,7 +165,8 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
     if isinstance(obj, ImportBatch):
         return obj.partner_id == user.partner_id  # an import is its organisation's business
     if isinstance(obj, ImportJob):
-        return obj.created_by_id == user.id  # its report lists people in its creator's scope
+        # its report lists people in its creator's scope, as the creator's organisation was when it ran
+        return obj.created_by_id == user.id and obj.partner_id == user.partner_id
     if isinstance(obj, PublishedReport):
         return True  # published reports hold anonymised aggregates only: the role-level permission decides
     if isinstance(obj, ServicePoint):

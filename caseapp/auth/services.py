@@ -66,9 +66,12 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> U
     by_name = func.lower(User.username) == username.strip().lower()
     # argon2id costs about 0.1 s of CPU: it runs before the session's transaction starts, on a hash read through a
     # short connection of its own, because on SQLite a transaction holds the database's only write lock.
-    with db.engine.connect() as connection:
-        stored = connection.execute(select(User.password_hash, User.locked_until).where(by_name)
-                                    .order_by(User.id).limit(1)).first()
+    lookup = select(User.password_hash, User.locked_until).where(by_name).order_by(User.id).limit(1)
+    if db.session().in_transaction():  # this transaction may already hold SQLite's lock: a second one would wait
+        stored = db.session.execute(lookup).first()
+    else:
+        with db.engine.connect() as connection:
+            stored = connection.execute(lookup).first()
     stored_hash = stored.password_hash if stored else None
     matches = False if stored and is_locked(stored, now) else verify_password(stored_hash, password)
     user = db.session.scalars(select(User).where(by_name).order_by(User.id)).first()

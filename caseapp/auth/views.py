@@ -32,6 +32,7 @@ def login():
         _limit_attempts_per_address()
     form = LoginForm()
     if form.validate_on_submit():
+        db.session.rollback()  # end the read a stale session cookie started: the password check holds no lock
         user = authenticate(form.username.data, form.password.data)
         db.session.commit()
         if user is not None:

@@ -71,6 +71,17 @@ def _first_documents(ids: list[int]) -> dict[int, str]:
     return {person_id: document.number for person_id, document in first.items()}
 
 
+def _former_records(ids: list[int]) -> list[tuple]:
+    """(row, standing person id) for every record merged into one of `ids`, at any depth: a candidate's former
+    spellings, so that a match on one of them is a match on it."""
+    found, root_of = [], {person_id: person_id for person_id in ids}
+    while root_of and (layer := db.session.execute(select(*_COLUMNS, Beneficiary.merged_into_id).where(
+            Beneficiary.merged_into_id.in_(sorted(root_of)), Beneficiary.anonymised_at.is_(None))).all()):
+        found += [(row, root_of[row.merged_into_id]) for row in layer]
+        root_of = {row.id: root_of[row.merged_into_id] for row in layer}
+    return found
+
+
 def find_duplicates(actor, record: dict, alternative_names: tuple[str, str] = ("", "")) -> Duplicates:
     """Likely duplicates of `record` (score_pair's keys; date_of_birth ISO); `alternative_names` are its
     Arabic-script (or other) given and family names.
@@ -85,15 +96,13 @@ def find_duplicates(actor, record: dict, alternative_names: tuple[str, str] = ("
         return Duplicates([], 0)
     rows = db.session.execute(select(*_COLUMNS).where(Beneficiary.id.in_(ids), Beneficiary.anonymised_at.is_(None),
                                                       Beneficiary.merged_into_id.is_(None))).all()
-    # The records merged into a candidate are its former spellings: a match on one of them is a match on it.
-    formers = db.session.execute(select(*_COLUMNS, Beneficiary.merged_into_id).where(
-        Beneficiary.merged_into_id.in_([row.id for row in rows]), Beneficiary.anonymised_at.is_(None))).all()
+    formers = _former_records([row.id for row in rows])
     # a document number only counts when both records have one: no need to decrypt theirs otherwise
     documents = _first_documents([row.id for row in rows]) if record.get("document_number") else {}
     alternatives = [dict(record, given_name=alternative_names[0], family_name=alternative_names[1])] \
         if any(alternative_names) else []
     scores: dict[int, float] = {}
-    for row, person_id in [*((row, row.id) for row in rows), *((row, row.merged_into_id) for row in formers)]:
+    for row, person_id in [*((row, row.id) for row in rows), *formers]:
         theirs = _record(row, documents.get(person_id, ""))
         if may_match(record, theirs):
             score = _best_score(record, alternatives, theirs, row)

@@ -30,7 +30,7 @@ from caseapp.imports.checking import CheckReport, RowReport, check_rows, ensure_
 from caseapp.imports.fields import mapping_from_json, mapping_to_json
 from caseapp.imports.models import ImportBatch, ImportJob
 from caseapp.imports.reading import Table
-from caseapp.imports.rollback import rollback_batch
+from caseapp.imports.rollback import undo_batch
 from caseapp.imports.running import ImportRefused, import_rows, nothing_importable, open_batch, rows_in_error
 from caseapp.models_base import utcnow
 from caseapp.places.models import ServicePoint
@@ -142,24 +142,28 @@ def _import(job: ImportJob, actor, table: Table, point: ServicePoint, progress: 
     progress.store(batch_id=batch.id)
     try:
         result = import_rows(actor, batch, table, mapping, point, only_valid, progress=progress)
+        _finish(job_id, "done", {"batch": batch.id, "imported": result.batch.imported_count,
+                                 "skipped": result.skipped}, progress)
     except Exception:
         db.session.rollback()
         _undo(job_id, batch.id, actor)
         raise
-    _finish(job_id, "done", {"batch": batch.id, "imported": result.batch.imported_count,
-                             "skipped": result.skipped}, progress)
 
 
 def _undo(job_id: int, batch_id: int, actor) -> None:
-    """Roll back the rows an import committed before it failed (the job is marked failed first, so it may)."""
+    """Roll back the rows an import committed before it failed (the job is marked failed first, so it may; the
+    import was allowed when it started); ImportRefused naming the batch when someone already worked on them."""
     db.session.execute(update(ImportJob).where(ImportJob.id == job_id).values(status="failed", updated_at=utcnow()))
     db.session.commit()
     try:
-        rollback_batch(actor, db.session.get(ImportBatch, batch_id))
+        undo_batch(actor, db.session.get(ImportBatch, batch_id))
         db.session.commit()
     except DomainError:
         db.session.rollback()
         log.warning("import job %s: batch %s could not be rolled back after a failure", job_id, batch_id)
+        raise ImportRefused(_("The import stopped half-way, and the people it had saved could not be removed: "
+                              "someone has worked on them since. See import no. %(number)d.",
+                              number=batch_id)) from None
 
 
 def _work(app: Flask, job_id: int, table: Table, language: str) -> None:

@@ -27,6 +27,7 @@ from caseapp.imports.convert import build_lookups, row_to_registration
 from caseapp.imports.fields import mapping_errors, mapping_to_json
 from caseapp.imports.models import ImportBatch
 from caseapp.imports.reading import Table
+from caseapp.partners.models import Partner
 from caseapp.places.models import ServicePoint
 
 MAX_FILENAME = ImportBatch.__table__.c.filename.type.length
@@ -85,6 +86,8 @@ def open_batch(actor, table: Table, mapping: dict[str, str], service_point: Serv
     problems = mapping_errors(mapping, table.headings)
     if problems:
         raise ImportRefused(" ".join(problems))
+    # Two imports of one file at once: the partner's row is locked until commit, so the second sees the first batch.
+    db.session.execute(select(Partner.id).where(Partner.id == actor.partner_id).with_for_update())
     refuse_reimport(actor, table.sha256)
     batch = ImportBatch(created_by_id=actor.id, partner_id=actor.partner_id, service_point_id=service_point.id,
                         filename=_clean_filename(filename), file_sha256=table.sha256,

@@ -259,3 +259,14 @@ def test_the_password_is_verified_outside_any_transaction(app, world, monkeypatc
     login(client, "caseworker.a", PASSWORD)
     assert open_transactions == [False]
     assert client.get("/").status_code == 200  # and the login worked
+
+
+def test_a_stale_session_cookie_does_not_block_the_login(app, world):
+    """A cookie of a logged-out session makes the request read the database before the form is handled."""
+    client = app.test_client()
+    login(client, "caseworker.a", PASSWORD)
+    with app.app_context():
+        db.session.get(User, world.users["caseworker_a"]).session_version += 1  # "log out everywhere"
+        db.session.commit()
+    response = login(client, "caseworker.a", PASSWORD)
+    assert response.status_code == 302 and client.get("/").status_code == 200
