@@ -76,8 +76,12 @@ def generate(count: int, seed: int, end: datetime | None = None, progress: Calla
         db.session.rollback()
         if ahead:
             ahead.stop()
-    _analyze()
+    if count >= ANALYZE_FROM:
+        _analyze()
     return written
+
+
+ANALYZE_FROM = 1000  # people: below, the databases' own statistics upkeep is enough
 
 
 def _analyze() -> None:
