@@ -156,8 +156,8 @@ def _check(app, login_as, uses: list[Use]) -> None:
 @pytest.fixture(autouse=True)
 def no_planner_statistics(app):
     """Plans are judged without statistics left by earlier tests' bulk data (`generate` ends with ANALYZE): on
-    SQLite the statistics tables are dropped. (PostgreSQL keeps its statistics: an ANALYZE of the emptied tables
-    would steer the plans just as much.)"""
+    SQLite the statistics tables are dropped. (PostgreSQL's test tables are never analysed: the suite turns
+    autovacuum off for them, see tests/conftest.py, and no test generates enough people for `generate`'s ANALYZE.)"""
     with app.app_context():
         with db.engine.begin() as connection:
             if connection.dialect.name == "sqlite":
