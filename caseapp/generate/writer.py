@@ -11,7 +11,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from operator import itemgetter
 
-from sqlalchemy import Connection, Dialect, insert, select, text, update
+from sqlalchemy import Connection, Dialect, func, insert, select, text, update
 
 from caseapp.audit.chain import compute_hash, last_hash, lock_writers
 from caseapp.cases.models import CaseNumberCounter
@@ -71,7 +71,11 @@ def _insert(connection: Connection, table_name: str, names: list[str], values: l
                 for line in values:
                     copy.write_row(line)
         else:
-            cursor.executemany(f"INSERT INTO {columns} VALUES ({', '.join('?' * len(names))})", values)
+            table = db.metadata.tables[table_name]
+            statement = insert(table).compile(dialect=connection.dialect, column_keys=names)
+            if list(statement.positiontup) != names:  # `_values` lists the columns in the table's order too
+                raise ValueError(f"{table_name}: the insert's parameters are not in the values' order")
+            cursor.executemany(str(statement), values)
 
 
 class ChunkWriter:
@@ -99,14 +103,14 @@ class ChunkWriter:
         return self.before
 
     def _next_id(self, connection: Connection, table: str) -> int:
-        top = connection.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar() or 0  # noqa: S608 - fixed names
+        top = connection.execute(select(func.max(db.metadata.tables[table].c.id))).scalar() or 0
         if self.postgresql:
             if table not in self.sequences:
                 self.sequences[table] = connection.execute(text("SELECT pg_get_serial_sequence(:table, 'id')"),
                                                            {"table": table}).scalar_one()
-            last, called = connection.exec_driver_sql(
-                f"SELECT last_value, is_called FROM {self.sequences[table]}").one()  # noqa: S608 - from the catalogue
-            top = max(top, last if called else last - 1)
+            last = connection.execute(text("SELECT pg_sequence_last_value(CAST(:sequence AS regclass))"),
+                                      {"sequence": self.sequences[table]}).scalar()  # NULL: never used
+            top = max(top, last or 0)
         return top + 1
 
     def write(self, prepared: Prepared) -> None:
