@@ -2,7 +2,6 @@
 
 The functions taking an `actor` audit the reading they do (flushed, never committed), so no page can skip it.
 """
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
@@ -19,6 +18,7 @@ from caseapp.auth.models import User
 from caseapp.beneficiaries.models import Beneficiary, ConsentRecord, IdentityDocument
 from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, FollowUp, PlanAction, PlanGoal
 from caseapp.extensions import db
+from caseapp.pagination import Page, page_number
 from caseapp.partners.models import Partner
 from caseapp.referrals.models import Referral
 
@@ -41,20 +41,6 @@ class AuditFilters:
     def used(self) -> list[str]:
         """The names of the filters in use (the audit trail of a search keeps names, never values)."""
         return [spec.name for spec in fields(self) if getattr(self, spec.name) not in (None, "")]
-
-
-@dataclass
-class EventPage:
-    """One page of audit events (result rows of `event_columns`)."""
-
-    items: list[Row[Any]]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
 
 
 def _events_with_people(*extra_columns) -> Select:
@@ -109,12 +95,12 @@ def count(query: Select) -> int:
     return db.session.scalar(counted)
 
 
-def paginate(query: Select, page: int, per_page: int) -> EventPage:
+def paginate(query: Select, page: int, per_page: int) -> Page:
     """One page of an ordered event query; a page number past the end gives the last page."""
     total = count(query)
-    page = max(1, min(page, max(1, math.ceil(total / per_page))))
+    page = page_number(page, total, per_page)
     rows = db.session.execute(query.offset((page - 1) * per_page).limit(per_page)).all()
-    return EventPage(items=list(rows), total=total, page=page, per_page=per_page)
+    return Page(items=list(rows), total=total, page=page, per_page=per_page)
 
 
 def latest_event_id() -> int:
@@ -184,7 +170,7 @@ def person_log_query(records: PersonRecords) -> Select:
     return _newest_first(query)
 
 
-def search_events(actor: Any, filters: AuditFilters, page: int, per_page: int) -> EventPage:
+def search_events(actor: Any, filters: AuditFilters, page: int, per_page: int) -> Page:
     """One page of the audit search; audited as "audit.search" with the names of the filters used, never values."""
     result = paginate(audit_query(filters), page, per_page)
     record(actor, "audit.search", None, filters=filters.used(), results=result.total, page=result.page)
@@ -210,7 +196,7 @@ def log_cases(actor: Any, person: Beneficiary) -> list[Case]:
     return [case for case in person.cases if can(actor, "case.view", case)]
 
 
-def person_access_log(actor: Any, person: Beneficiary, cases: Sequence[Case], page: int, per_page: int) -> EventPage:
+def person_access_log(actor: Any, person: Beneficiary, cases: Sequence[Case], page: int, per_page: int) -> Page:
     """One page of the person's access log over `cases` (see `log_cases`); audited as "person.access_log_view"."""
     result = paginate(person_log_query(PersonRecords(person.id, tuple(case.id for case in cases))), page, per_page)
     record(actor, "person.access_log_view", person, page=result.page, results=result.total)

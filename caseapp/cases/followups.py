@@ -81,8 +81,9 @@ class HomeWork:
     due_today: list[FollowUp]
     overdue: list[FollowUp]
     recently_updated: list[Case]
-    awaiting_closure: list[Case]
+    awaiting_closure: list[Case]  # the oldest requests, at most the limit
     workload: list[tuple[str, int]]
+    awaiting_total: int = 0
 
 
 def home_work(actor, today: date, limit: int = 20) -> HomeWork:
@@ -97,12 +98,13 @@ def home_work(actor, today: date, limit: int = 20) -> HomeWork:
     if not team:
         cases = cases.where(Case.assigned_worker_id == actor.id)
     recent = db.session.scalars(cases.order_by(Case.updated_at.desc()).limit(10)).all()
-    awaiting, workload = [], []
+    awaiting, workload, awaiting_total = [], [], 0
     if team:
-        awaiting = db.session.scalars(cases.where(Case.closure_requested_at.is_not(None), Case.status != "closed")
-                                      .order_by(Case.closure_requested_at)).all()
+        requested = cases.where(Case.closure_requested_at.is_not(None), Case.status != "closed")
+        awaiting = db.session.scalars(requested.order_by(Case.closure_requested_at, Case.id).limit(limit)).all()
+        awaiting_total = db.session.scalar(requested.with_only_columns(func.count(Case.id))) or 0
         counts = scope(actor, select(User.full_name, func.count(Case.id)), Case).join(
             User, User.id == Case.assigned_worker_id).where(Case.status.in_(OPEN_STATUSES)).group_by(
             User.id, User.full_name).order_by(func.count(Case.id).desc())
         workload = [(name, count) for name, count in db.session.execute(counts)]
-    return HomeWork(list(due_today), list(overdue), list(recent), list(awaiting), workload)
+    return HomeWork(list(due_today), list(overdue), list(recent), list(awaiting), workload, awaiting_total)

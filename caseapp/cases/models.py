@@ -55,6 +55,9 @@ class Case(db.Model):
         db.Index("ix_case_file_partner_number", "partner_id", "number"),
         db.Index("ix_case_file_service_point_number", "service_point_id", "number"),
         db.Index("ix_case_file_worker_updated", "assigned_worker_id", "updated_at"),
+        # A supervisor's home: open cases per worker, and the oldest closure requests (both read from the index).
+        db.Index("ix_case_file_partner_status_worker", "partner_id", "status", "assigned_worker_id"),
+        db.Index("ix_case_file_partner_closure", "partner_id", "closure_requested_at", "status"),
     )
 
     @property

@@ -1,5 +1,4 @@
 """Opening cases with never-reused numbers, and finding cases within the actor's scope; audited."""
-import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +19,7 @@ from caseapp.beneficiaries.models import Beneficiary, BeneficiaryFlag, IdentityD
 from caseapp.beneficiaries.normalize import normalize_name, phone_digits
 from caseapp.cases.models import CASE_STATUSES, RISK_LEVELS, Case, CaseNumberCounter, FollowUp
 from caseapp.extensions import db
+from caseapp.pagination import Page, page_number
 from caseapp.models_base import utcnow
 
 CASE_NUMBER_TEXT = re.compile(r"^[A-Za-z]{2,8}-\d{0,4}(-\d{0,5})?$|^[A-Za-z]{2,8}-$")
@@ -59,20 +59,6 @@ def open_case(actor, person: Beneficiary, service_point) -> Case:
     db.session.flush()
     record(actor, "case.open", case, fields=["number", "service_point_id", "assigned_worker_id", "status"])
     return case
-
-
-@dataclass
-class CasePage:
-    """One page of a case list."""
-
-    items: list[Case]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
 
 
 def _text_condition(text: str):
@@ -138,7 +124,7 @@ def _filter(actor, query, filters: CaseFilters, today: date):
 
 
 def search_cases(actor, *, text: str = "", filters: CaseFilters | None = None, sort: str = "opened_desc",
-                 page: int = 1, per_page: int = 25, audit: bool = True, today: date | None = None) -> CasePage:
+                 page: int = 1, per_page: int = 25, audit: bool = True, today: date | None = None) -> Page:
     """Cases the actor may see, matching a name, case number or phone and the filters, in the chosen order."""
     filters = filters or CaseFilters()
     condition = _text_condition(text) if text.strip() else None
@@ -147,7 +133,7 @@ def search_cases(actor, *, text: str = "", filters: CaseFilters | None = None, s
         query = query.join(Case.beneficiary).where(condition, Beneficiary.merged_into_id.is_(None))
     query = _filter(actor, query, filters, today or date.today())
     total = db.session.scalar(query.with_only_columns(func.count(Case.id)).order_by(None))
-    page = max(1, min(page, max(1, math.ceil(total / per_page))))
+    page = page_number(page, total, per_page)
     person = contains_eager(Case.beneficiary) if condition is not None else joinedload(Case.beneficiary)
     rows = db.session.scalars(
         query.options(person, joinedload(Case.assigned_worker))
@@ -157,7 +143,7 @@ def search_cases(actor, *, text: str = "", filters: CaseFilters | None = None, s
     used = (["text"] if condition is not None else []) + filters.used()
     if audit and used:
         record(actor, "case.search", None, filters=used, results=total)
-    return CasePage(items=list(rows), total=total, page=page, per_page=per_page)
+    return Page(items=list(rows), total=total, page=page, per_page=per_page)
 
 
 def recent_cases(actor: Any, limit: int = 10) -> list[Case]:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from caseapp.access.policy import can, scope
 from caseapp.cases.models import Case
 from caseapp.extensions import db
+from caseapp.pagination import Page, page_number
 from caseapp.referrals.models import Referral, ReferralEvent
 
 
@@ -28,22 +29,31 @@ def load_timeline(referral: Referral) -> Referral:
         selectinload(Referral.events).joinedload(ReferralEvent.actor))).one()
 
 
-def review_queue(actor) -> list[Referral]:
+def _page(query, page: int, per_page: int, *order) -> Page:
+    """One page of an actor's scoped referral query in the given order, with the total."""
+    total = db.session.scalar(query.with_only_columns(func.count(Referral.id)).order_by(None)) or 0
+    page = page_number(page, total, per_page)
+    rows = db.session.scalars(_listed(query).order_by(*order).offset((page - 1) * per_page).limit(per_page))
+    return Page(items=list(rows), total=total, page=page, per_page=per_page)
+
+
+def _review_query(actor):
+    return scope(actor, select(Referral).where(Referral.status == "submitted"), Referral)
+
+
+def review_queue(actor, page: int = 1, per_page: int = 25) -> Page:
     """Submitted referrals of the supervisor's organisation, oldest first."""
-    query = scope(actor, select(Referral).where(Referral.status == "submitted"), Referral)
-    return list(db.session.scalars(_listed(query).order_by(Referral.created_at, Referral.id)))
+    return _page(_review_query(actor), page, per_page, Referral.created_at, Referral.id)
 
 
-def inbox(actor) -> list[Referral]:
+def inbox(actor, page: int = 1, per_page: int = 25) -> Page:
     """Referrals sent to the receiver's organisation and still open to it, oldest deadline first."""
-    query = scope(actor, select(Referral), Referral)
-    return list(db.session.scalars(_listed(query).order_by(Referral.deadline_at, Referral.id)))
+    return _page(scope(actor, select(Referral), Referral), page, per_page, Referral.deadline_at, Referral.id)
 
 
-def referring_list(actor, limit: int = 200) -> list[Referral]:
+def referring_list(actor, page: int = 1, per_page: int = 25) -> Page:
     """Referrals of the cases the actor may see, newest first."""
-    query = scope(actor, select(Referral), Referral)
-    return list(db.session.scalars(_listed(query).order_by(Referral.id.desc()).limit(limit)))
+    return _page(scope(actor, select(Referral), Referral), page, per_page, Referral.id.desc())
 
 
 def overdue_count(actor, now: datetime) -> int:
@@ -65,7 +75,8 @@ def referral_summary(actor, now: datetime) -> dict[str, int]:
     """Counts for the home page: the review queue, the inbox by status, and overdue referrals."""
     summary: dict[str, int] = {}
     if can(actor, "referral.review"):
-        summary["to_review"] = len(review_queue(actor))
+        summary["to_review"] = db.session.scalar(
+            _review_query(actor).with_only_columns(func.count(Referral.id))) or 0
     if can(actor, "referral.inbox") or can(actor, "case.list"):
         counts = db.session.execute(scope(actor, select(Referral.status, func.count(Referral.id)), Referral)
                                     .where(Referral.status.in_(("approved", "accepted", "in_progress")))

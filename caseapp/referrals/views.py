@@ -1,5 +1,5 @@
 """Referral pages: new referral, referral page and actions, review queue, inbox, list, slip, notifications."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -132,20 +132,23 @@ def slip(referral_id: int):
     return html
 
 
+def _list_page(lister, title: str, endpoint: str):
+    """One page of a referral list (`lister(actor, page, per_page)`), as the page asks."""
+    page = lister(current_user, request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"])
+    return render_template("referrals/list.html", page=page, title=title, endpoint=endpoint, now=utcnow(),
+                           is_overdue=services.is_overdue, elapsed=queries.elapsed_days)
+
+
 @bp.route("/referrals/review")
 @requires("referral.review")
 def review():
-    return render_template("referrals/list.html", referrals=queries.review_queue(current_user),
-                           title=_("Referrals waiting for your review"), now=utcnow(), is_overdue=services.is_overdue,
-                           elapsed=queries.elapsed_days)
+    return _list_page(queries.review_queue, _("Referrals waiting for your review"), "referrals.review")
 
 
 @bp.route("/referrals/inbox")
 @requires("referral.inbox")
 def inbox():
-    return render_template("referrals/list.html", referrals=queries.inbox(current_user),
-                           title=_("Referrals received by your organisation"), now=utcnow(),
-                           is_overdue=services.is_overdue, elapsed=queries.elapsed_days)
+    return _list_page(queries.inbox, _("Referrals received by your organisation"), "referrals.inbox")
 
 
 @bp.route("/referrals/")
@@ -153,9 +156,7 @@ def inbox():
 def index():
     if current_user.role == "referral_receiver":
         return redirect(url_for("referrals.inbox"))
-    return render_template("referrals/list.html", referrals=queries.referring_list(current_user),
-                           title=_("Referrals"), now=utcnow(), is_overdue=services.is_overdue,
-                           elapsed=queries.elapsed_days)
+    return _list_page(queries.referring_list, _("Referrals"), "referrals.index")
 
 
 @bp.route("/notifications")

@@ -135,12 +135,12 @@ CASE_WORK_PAGES = [
     Page("registration form", "caseworker_a", lambda rows: "/beneficiaries/new", 6),
     Page("assessment form", "caseworker_a", lambda rows: f"/cases/{rows.case_ids[0]}/assessment", 13),
     Page("my account", "caseworker_a", lambda rows: "/account/security", 2),
-    Page("referrals of my cases", "caseworker_a", lambda rows: "/referrals/", 4),
+    Page("referrals of my cases", "caseworker_a", lambda rows: "/referrals/", 5),  # a page of rows, and their count
     Page("notifications", "caseworker_a", lambda rows: "/notifications", 3),
-    Page("home (supervisor)", "supervisor_a", lambda rows: "/", 15),
+    Page("home (supervisor)", "supervisor_a", lambda rows: "/", 16),
     Page("case list (supervisor: bulk assignment)", "supervisor_a", lambda rows: "/cases/", 9),
     Page("team dashboard", "supervisor_a", lambda rows: "/cases/team", 11),
-    Page("review queue", "supervisor_a", lambda rows: "/referrals/review", 3),
+    Page("review queue", "supervisor_a", lambda rows: "/referrals/review", 4),
     Page("transfers proposed", "supervisor_a", lambda rows: "/transfers", 3),
     Page("access log", "supervisor_a", lambda rows: f"/people/{rows.person_ids[0]}/access-log", 10),
 ]
@@ -180,7 +180,7 @@ REFERRAL_PAGES = [
     Page("referral page (referring side)", "caseworker_a", lambda rows: f"/referrals/{_approved_referral(rows)}", 18),
     Page("referral page (receiving side)", "receiver", lambda rows: f"/referrals/{_approved_referral(rows)}", 15),
     Page("referral slip", "caseworker_a", lambda rows: f"/referrals/{_approved_referral(rows)}/slip", 13),
-    Page("referral inbox", "receiver", lambda rows: "/referrals/inbox", 3),
+    Page("referral inbox", "receiver", lambda rows: "/referrals/inbox", 4),
     Page("home (receiver)", "receiver", lambda rows: "/", 6),
     Page("notifications (receiver)", "receiver", lambda rows: "/notifications", 3),
 ]

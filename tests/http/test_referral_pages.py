@@ -672,6 +672,21 @@ def test_the_review_queue_lists_the_partners_submitted_referrals_oldest_first(ap
     assert not set(others) & set(_listed_ids(page))
 
 
+def test_the_inbox_comes_in_pages_oldest_deadline_first(app, world, person_case, refer, login_as, monkeypatch):
+    """A long inbox is shown a page at a time, with the total; a page past the end shows the last one."""
+    ids = [refer(person_case["case"], "approved") for _ in range(5)]
+    now = utcnow()
+    for days, referral_id in enumerate(ids, start=1):
+        _set(app, referral_id, deadline_at=now + timedelta(days=days))
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
+    receiver = login_as("receiver")
+    pages = {number: receiver.get(f"/referrals/inbox?page={number}") for number in ("1", "2", "3", "9", "x")}
+    assert {number: _listed_ids(page) for number, page in pages.items()} == {
+        "1": ids[0:2], "2": ids[2:4], "3": ids[4:], "9": ids[4:], "x": ids[0:2]}
+    assert all(re.search(r'role="status">5 ', _main(page)) for page in pages.values())
+    assert 'href="/referrals/inbox?page=2"' in _main(pages["1"]) and 'href="/referrals/inbox?page=2"' in _main(pages["3"])
+
+
 def test_the_inbox_lists_open_referrals_and_marks_overdue_ones(app, world, person_case, refer, login_as):
     case_id = person_case["case"]
     by_status = {status: refer(case_id, status) for status in PATHS}

@@ -23,6 +23,7 @@ from caseapp.cases.plan import add_action, add_goal, update_action, update_goal
 from caseapp.cases.workflow import decide_closure, request_closure
 from caseapp.errors import DomainError, EditConflict, NotAllowed, ValidationFailed
 from caseapp.extensions import db
+from caseapp.models_base import utcnow
 from caseapp.labels import SERVICE_AREA_LABELS
 from caseapp.security.form_tokens import new_form_token
 from caseapp.security.encryption import unseal
@@ -438,6 +439,18 @@ def test_home_work_lists_own_follow_ups_for_caseworkers_and_the_team_for_supervi
         "supervisor_b": {"due_today": [], "overdue": ["berkane overdue"], "recent": [berkane.number],
                          "awaiting_closure": [], "workload": {"Caseworker B": 1}},
     }
+
+
+def test_a_supervisors_home_lists_the_oldest_closure_requests_and_counts_them_all(app_ctx, world):
+    cases = [_new_case(world, "caseworker_a") for _ in range(3)] + [_new_case(world, "caseworker_b", "B-BEM")]
+    for case in cases:
+        request_closure(_user(world, "caseworker_a" if case is not cases[-1] else "caseworker_b"), case, "moved")
+    for age, case in enumerate(reversed(cases[:3]), start=1):  # the first case asked longest ago
+        case.closure_requested_at = utcnow() - timedelta(days=age)
+    db.session.commit()
+    work = home_work(_user(world, "supervisor_a"), today=TODAY, limit=2)
+    assert ([case.number for case in work.awaiting_closure], work.awaiting_total) == (
+        [cases[0].number, cases[1].number], 3)
 
 
 def test_services_check_the_policy_themselves(app_ctx, world):

@@ -106,15 +106,15 @@ def test_the_lists_hold_exactly_the_referrals_each_user_may_see(rw):
     set_status(to_b[1], "accepted")
     everything = {referral.id for referral in [*to_c.values(), *to_b]}
     open_to_c = {to_c[status].id for status in OPEN}
-    lists = {key: ({r.id for r in inbox(rw.user(key))}, {r.id for r in referring_list(rw.user(key))},
+    lists = {key: ({r.id for r in inbox(rw.user(key)).items}, {r.id for r in referring_list(rw.user(key)).items},
                    {r.id for r in case_referrals(rw.user(key), rw.case)})
              for key in ACTORS}
     assert lists == {key: (everything, everything, everything) if key in REFERRING_SIDE
                      else (open_to_c, open_to_c, open_to_c) if key == "receiver" else (set(), set(), set())
                      for key in ACTORS}
-    assert {key: [r.id for r in review_queue(rw.user(key))] for key in ("supervisor_a", "supervisor_b")} == {
+    assert {key: [r.id for r in review_queue(rw.user(key)).items] for key in ("supervisor_a", "supervisor_b")} == {
         "supervisor_a": [to_c["submitted"].id], "supervisor_b": []}
-    assert [r.id for r in inbox(rw.user("receiver"))] == sorted(open_to_c)
+    assert [r.id for r in inbox(rw.user("receiver")).items] == sorted(open_to_c)
 
 
 def test_the_receiver_never_reaches_the_case_or_the_person(rw):
@@ -153,7 +153,7 @@ def test_the_receiver_loses_access_once_the_referral_is_closed(rw):
         "cancelled while accepted": [False, True, True, False],
         "cancelled while sent": [False, True, False],
     }
-    assert inbox(receiver) == []
+    assert inbox(receiver).items == []
     closed = db.session.scalars(select(Referral)).all()
     assert [attempt_as(rw, "receiver", referral, "start") for referral in closed] == [REFUSED] * len(closed)
 
