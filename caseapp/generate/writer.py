@@ -11,7 +11,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from operator import itemgetter
 
-from sqlalchemy import Connection, Dialect, func, insert, select, text, update
+from sqlalchemy import Connection, Dialect, column, func, insert, select, text, update
+from sqlalchemy import table as sql_table
 
 from caseapp.audit.chain import compute_hash, last_hash, lock_writers
 from caseapp.cases.models import CaseNumberCounter
@@ -108,9 +109,11 @@ class ChunkWriter:
             if table not in self.sequences:
                 self.sequences[table] = connection.execute(text("SELECT pg_get_serial_sequence(:table, 'id')"),
                                                            {"table": table}).scalar_one()
-            last = connection.execute(text("SELECT pg_sequence_last_value(CAST(:sequence AS regclass))"),
-                                      {"sequence": self.sequences[table]}).scalar()  # NULL: never used
-            top = max(top, last or 0)
+            schema, _, name = self.sequences[table].rpartition(".")
+            sequence = sql_table(name.strip('"'), column("last_value"), column("is_called"),
+                                 schema=schema.strip('"') or None)
+            last, called = connection.execute(select(sequence.c.last_value, sequence.c.is_called)).one()
+            top = max(top, last if called else last - 1)
         return top + 1
 
     def write(self, prepared: Prepared) -> None:

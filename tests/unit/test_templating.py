@@ -9,7 +9,7 @@ from flask_babel import force_locale
 @pytest.mark.parametrize("language", ["fr", "ar", "en"])
 def test_numbers_are_written_as_babel_writes_them_in_each_language(app, language):
     number = app.jinja_env.filters["number"]
-    values = [0, 7, 1234, 1234567, -4321, 12.5, 0.125, Decimal("98765.4")]
+    values = [0, 7, 1234, 1234567, -4321, 12.5, 0.125, Decimal("98765.4"), -0.0, 0.0]
     with app.test_request_context():
         for other in ("fr", "ar", "en"):  # remembered values of another language never leak into this one
             with force_locale(other):
