@@ -23,13 +23,12 @@ SEARCH_KEY = "case_search"
 FILTER_NAMES = ("status", "service_point", "worker", "risk", "flag", "overdue", "sort")
 
 
-def _filter_form() -> CaseFilterForm:
+def _filter_form(workers) -> CaseFilterForm:
     form = CaseFilterForm(request.args)
     form.status.choices = choices({code: CASE_STATUS_LABELS[code] for code in CASE_STATUSES}, blank=True)
     points = db.session.scalars(scope(current_user, select(ServicePoint), ServicePoint).order_by(ServicePoint.code))
     form.service_point.choices = choices({str(sp.id): sp.name for sp in points}, blank=True)
-    form.worker.choices = choices({str(user.id): user.full_name for user in assignable_workers(current_user)},
-                                  blank=True)
+    form.worker.choices = choices({str(user.id): user.full_name for user in workers}, blank=True)
     form.flag.choices = choices({flag.code: flag.name for flag in flag_choices(current_user)}, blank=True)
     form.sort.choices = choices({code: SORT_LABELS[code] for code in SORTS})
     return form
@@ -53,12 +52,12 @@ def index():
     search.q.data = session.get(SEARCH_KEY, "")
     page = search_cases(current_user, text=search.q.data, filters=_filters(), sort=request.args.get("sort", ""),
                         page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
-    assign = None
+    assign, workers = None, assignable_workers(current_user)
     if can(current_user, "case.assign"):
         assign = AssignForm()
-        assign.worker_id.choices = choices({user.id: user.full_name for user in assignable_workers(current_user)})
+        assign.worker_id.choices = choices({user.id: user.full_name for user in workers})
     filter_args = {name: value for name, value in request.args.items() if name in FILTER_NAMES and value}
-    html = render_template("cases/index.html", search=search, filters=_filter_form(), page=page,
+    html = render_template("cases/index.html", search=search, filters=_filter_form(workers), page=page,
                            filter_args=filter_args, assign=assign)
     db.session.commit()  # the search's audit event; after rendering, so the loaded rows stay loaded
     return html

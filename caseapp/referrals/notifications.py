@@ -4,7 +4,7 @@ import smtplib
 from email.message import EmailMessage
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -43,17 +43,25 @@ def partner_users(partner_id: int, role: str) -> list[User]:
                                                       User.active.is_(True))))
 
 
-def unread_count(user) -> int:
-    """How many notifications the user has not opened."""
-    return db.session.scalar(select(func.count(Notification.id)).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+BADGE_CAP = 99  # the header shows "99+" beyond: counting a supervisor's thousands of unread ones on every page costs
 
 
-def template_unread_count() -> int:
-    """`unread_count` for the header, bound to the current user."""
+def unread_count(user, cap: int | None = None) -> int:
+    """How many notifications the user has not opened; with `cap`, counted up to cap + 1 only."""
+    unread = select(Notification.id).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    if cap is not None:
+        unread = unread.limit(cap + 1)
+    return db.session.scalar(select(func.count()).select_from(unread.subquery())) or 0
+
+
+def template_unread_count() -> str:
+    """The header's badge for the current user: the unread count, "99+" beyond the cap, "" for none."""
     from flask_login import current_user
 
-    return unread_count(current_user) if current_user.is_authenticated else 0
+    if not current_user.is_authenticated:
+        return ""
+    count = unread_count(current_user, BADGE_CAP)
+    return "" if not count else f"{format_decimal(BADGE_CAP)}+" if count > BADGE_CAP else format_decimal(count)
 
 
 def user_notifications(user, limit: int = 50) -> list[Notification]:

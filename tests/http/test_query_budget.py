@@ -138,7 +138,7 @@ CASE_WORK_PAGES = [
     Page("referrals of my cases", "caseworker_a", lambda rows: "/referrals/", 5),  # a page of rows, and their count
     Page("notifications", "caseworker_a", lambda rows: "/notifications", 3),
     Page("home (supervisor)", "supervisor_a", lambda rows: "/", 16),
-    Page("case list (supervisor: bulk assignment)", "supervisor_a", lambda rows: "/cases/", 9),
+    Page("case list (supervisor: bulk assignment)", "supervisor_a", lambda rows: "/cases/", 8),
     Page("team dashboard", "supervisor_a", lambda rows: "/cases/team", 11),
     Page("review queue", "supervisor_a", lambda rows: "/referrals/review", 4),
     Page("transfers proposed", "supervisor_a", lambda rows: "/transfers", 3),

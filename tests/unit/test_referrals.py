@@ -507,6 +507,25 @@ def test_notifications_go_to_whoever_must_act_and_nobody_else(rw):
                                               "caseworker_restricted": 4}
 
 
+def test_the_header_badge_counts_unread_notifications_up_to_99_plus(app, rw):
+    from flask_login import login_user
+
+    from caseapp.referrals.models import Notification
+
+    user, other = rw.user("caseworker_a"), rw.user("caseworker_b")
+    db.session.add_all([Notification(user_id=other.id, kind="referral.accepted") for _ in range(120)])
+    badges = []
+    for unread in (0, 1, 99, 100, 150):
+        db.session.add_all([Notification(user_id=user.id, kind="referral.accepted")
+                            for _ in range(unread - notifications.unread_count(user))])
+        db.session.flush()
+        with app.test_request_context():
+            login_user(user)
+            badges.append(notifications.template_unread_count())
+    assert badges == ["", "1", "99", "99+", "99+"]
+    assert notifications.unread_count(user) == 150 and notifications.unread_count(user, cap=99) == 100
+
+
 def test_cancelling_tells_the_receivers_only_once_the_referral_was_sent(rw):
     seen: set[int] = set()
     paths = {"draft": (), "submitted": ("submit",), "returned": ("submit", "return"),
