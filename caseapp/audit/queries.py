@@ -18,7 +18,7 @@ from caseapp.auth.models import User
 from caseapp.beneficiaries.models import Beneficiary, ConsentRecord, IdentityDocument
 from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, FollowUp, PlanAction, PlanGoal
 from caseapp.extensions import db
-from caseapp.pagination import Page, page_number
+from caseapp.pagination import Page, page_of
 from caseapp.partners.models import Partner
 from caseapp.referrals.models import Referral
 
@@ -97,10 +97,8 @@ def count(query: Select) -> int:
 
 def paginate(query: Select, page: int, per_page: int) -> Page:
     """One page of an ordered event query; a page number past the end gives the last page."""
-    total = count(query)
-    page = page_number(page, total, per_page)
-    rows = db.session.execute(query.offset((page - 1) * per_page).limit(per_page)).all()
-    return Page(items=list(rows), total=total, page=page, per_page=per_page)
+    return page_of(count(query), page, per_page,
+                   lambda offset, limit: db.session.execute(query.offset(offset).limit(limit)).all())
 
 
 def latest_event_id() -> int:

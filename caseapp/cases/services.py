@@ -19,7 +19,7 @@ from caseapp.beneficiaries.models import Beneficiary, BeneficiaryFlag, IdentityD
 from caseapp.beneficiaries.normalize import normalize_name, phone_digits
 from caseapp.cases.models import CASE_STATUSES, RISK_LEVELS, Case, CaseNumberCounter, FollowUp
 from caseapp.extensions import db
-from caseapp.pagination import Page, page_number
+from caseapp.pagination import Page, page_of
 from caseapp.models_base import utcnow
 
 CASE_NUMBER_TEXT = re.compile(r"^[A-Za-z]{2,8}-\d{0,4}(-\d{0,5})?$|^[A-Za-z]{2,8}-$")
@@ -133,17 +133,14 @@ def search_cases(actor, *, text: str = "", filters: CaseFilters | None = None, s
         query = query.join(Case.beneficiary).where(condition, Beneficiary.merged_into_id.is_(None))
     query = _filter(actor, query, filters, today or date.today())
     total = db.session.scalar(query.with_only_columns(func.count(Case.id)).order_by(None))
-    page = page_number(page, total, per_page)
     person = contains_eager(Case.beneficiary) if condition is not None else joinedload(Case.beneficiary)
-    rows = db.session.scalars(
-        query.options(person, joinedload(Case.assigned_worker))
-        .order_by(*SORTS.get(sort, SORTS["opened_desc"]))
-        .offset((page - 1) * per_page).limit(per_page)
-    ).all()
+    listed = query.options(person, joinedload(Case.assigned_worker)).order_by(*SORTS.get(sort, SORTS["opened_desc"]))
+    result = page_of(total, page, per_page,
+                     lambda offset, limit: db.session.scalars(listed.offset(offset).limit(limit)).all())
     used = (["text"] if condition is not None else []) + filters.used()
     if audit and used:
         record(actor, "case.search", None, filters=used, results=total)
-    return Page(items=list(rows), total=total, page=page, per_page=per_page)
+    return result
 
 
 def recent_cases(actor: Any, limit: int = 10) -> list[Case]:

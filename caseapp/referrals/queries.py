@@ -7,7 +7,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from caseapp.access.policy import can, scope
 from caseapp.cases.models import Case
 from caseapp.extensions import db
-from caseapp.pagination import Page, page_number
+from caseapp.pagination import Page, page_of
 from caseapp.referrals.models import Referral, ReferralEvent
 
 
@@ -29,12 +29,14 @@ def load_timeline(referral: Referral) -> Referral:
         selectinload(Referral.events).joinedload(ReferralEvent.actor))).one()
 
 
+def _count(query) -> int:
+    return db.session.scalar(query.with_only_columns(func.count(Referral.id)).order_by(None)) or 0
+
+
 def _page(query, page: int, per_page: int, *order) -> Page:
     """One page of an actor's scoped referral query in the given order, with the total."""
-    total = db.session.scalar(query.with_only_columns(func.count(Referral.id)).order_by(None)) or 0
-    page = page_number(page, total, per_page)
-    rows = db.session.scalars(_listed(query).order_by(*order).offset((page - 1) * per_page).limit(per_page))
-    return Page(items=list(rows), total=total, page=page, per_page=per_page)
+    return page_of(_count(query), page, per_page, lambda offset, limit: db.session.scalars(
+        _listed(query).order_by(*order).offset(offset).limit(limit)))
 
 
 def _review_query(actor):
@@ -75,8 +77,7 @@ def referral_summary(actor, now: datetime) -> dict[str, int]:
     """Counts for the home page: the review queue, the inbox by status, and overdue referrals."""
     summary: dict[str, int] = {}
     if can(actor, "referral.review"):
-        summary["to_review"] = db.session.scalar(
-            _review_query(actor).with_only_columns(func.count(Referral.id))) or 0
+        summary["to_review"] = _count(_review_query(actor))
     if can(actor, "referral.inbox") or can(actor, "case.list"):
         counts = db.session.execute(scope(actor, select(Referral.status, func.count(Referral.id)), Referral)
                                     .where(Referral.status.in_(("approved", "accepted", "in_progress")))
