@@ -21,7 +21,7 @@ from flask import Flask, current_app, url_for
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.utils import send_file
 
-from caseapp.security.headers import CONTENT_SECURITY_POLICY
+from caseapp.security.headers import set_content_headers
 
 HASH_LENGTH = 12
 LONG_CACHE_SECONDS = 365 * 24 * 3600
@@ -82,8 +82,7 @@ class StaticFiles:
             response = MethodNotAllowed(valid_methods=["GET", "HEAD"]).get_response(environ)
         else:
             response = self._file_response(path[len(self.prefix):], environ)
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        response.headers["X-Content-Type-Options"] = "nosniff"
+        set_content_headers(response.headers)
         return response(environ, start_response)
 
     def _file_response(self, requested: str, environ):

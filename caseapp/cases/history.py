@@ -12,7 +12,8 @@ from caseapp.extensions import db
 from caseapp.models_base import utcnow
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A value as the case history stores it (dates and times in ISO 8601)."""
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     return value
@@ -44,7 +45,7 @@ def apply_changes(actor, obj, values: dict[str, Any], *, case: Case, action: str
         old = getattr(obj, name)
         if old != new:
             setattr(obj, name, new)
-            changes[name] = None if restricted or name in hidden_fields else [_plain(old), _plain(new)]
+            changes[name] = None if restricted or name in hidden_fields else [plain(old), plain(new)]
     if changes:
         db.session.flush()
         record_change(actor, case, obj, action, changes, restricted)
@@ -84,9 +85,9 @@ def check_version(obj, expected_version: int | None, record_label: str,
 def _shown(value: Any) -> str:
     if value is None:
         return ""
-    return str(_plain(value))
+    return str(plain(value))
 
 
 def created(values: dict[str, Any]) -> dict[str, Any]:
     """The history entry of a new record: each filled field as None → value."""
-    return {name: [None, _plain(value)] for name, value in values.items() if value not in (None, "")}
+    return {name: [None, plain(value)] for name, value in values.items() if value not in (None, "")}

@@ -43,7 +43,15 @@ def next_case_number(commune_code: str, year: int) -> str:
             value = 1
         except IntegrityError:  # another transaction created the row first
             value = db.session.execute(bump).scalar_one()
+    return format_case_number(commune_code, year, value)
+
+
+def format_case_number(commune_code: str, year: int, value: int) -> str:
+    """`<COMMUNE>-<YEAR>-<NNNNN>`."""
     return f"{commune_code}-{year}-{value:05d}"
+
+
+CASE_OPEN_FIELDS = ["number", "service_point_id", "assigned_worker_id", "status"]  # what "case.open" names
 
 
 def open_case(actor, person: Beneficiary, service_point) -> Case:
@@ -57,7 +65,7 @@ def open_case(actor, person: Beneficiary, service_point) -> Case:
     )
     db.session.add(case)
     db.session.flush()
-    record(actor, "case.open", case, fields=["number", "service_point_id", "assigned_worker_id", "status"])
+    record(actor, "case.open", case, fields=CASE_OPEN_FIELDS)
     return case
 
 

@@ -24,7 +24,6 @@ _WEIGHTS |= {id(table): list(accumulate(_zipf(len(table), FAMILY_EXPONENT))) for
 _ENTRY = {spelling: entry for table in (ARAB_MALE, ARAB_FEMALE, AFRICAN_MALE, AFRICAN_FEMALE, ARAB_FAMILY,
                                         AFRICAN_FAMILY) for entry in table for spelling in entry[0]}
 _ORIGIN_WEIGHTS = [origin[1] for origin in ORIGINS]
-NATIONALITIES = tuple(origin[0] for origin in ORIGINS)
 
 
 def _pick(rng: random.Random, table: list[NameEntry]) -> NameEntry:

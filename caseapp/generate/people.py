@@ -8,6 +8,7 @@ from caseapp.beneficiaries.blocking import person_keys
 from caseapp.beneficiaries.lookup import document_lookup_index, phone_lookup_index
 from caseapp.beneficiaries.models import IdentityDocument
 from caseapp.beneficiaries.normalize import name_search_key
+from caseapp.cases.services import CASE_OPEN_FIELDS
 from caseapp.demo import RETURN_COUNTRIES
 from caseapp.generate import texts
 from caseapp.generate.names import new_person
@@ -21,7 +22,6 @@ EXTRA_LANGUAGES = {"MAR": ("ber", "fr", "es"), "SYR": ("en",), "SDN": ("en",)}
 DOCUMENT_TYPES = {"returnee": ("cnie", "passport"), "refugee": ("refugee_card", "passport"),
                   "asylum_seeker": ("other", "passport"), "foreign_migrant": ("passport", "consular_card",
                                                                               "residence_card")}
-CASE_OPEN_FIELDS = ["number", "service_point_id", "assigned_worker_id", "status"]
 
 
 @dataclass

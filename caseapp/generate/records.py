@@ -3,12 +3,13 @@ entries and audit events exactly as the services write them (caseapp.cases.histo
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from caseapp.cases.history import created
+from caseapp.cases.history import created, plain
 from caseapp.cases.models import ChangeRecord
+from caseapp.cases.services import format_case_number
 from caseapp.generate.setting import Staff
 from caseapp.security.encryption import Keyring, new_row_key, seal
 
@@ -16,11 +17,6 @@ from caseapp.security.encryption import Keyring, new_row_key, seal
 # encoder for every call instead of a new one each time).
 DETAILS_JSON = json.JSONEncoder(sort_keys=True, default=str)
 CHANGES_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
-
-
-def plain(value: Any) -> Any:
-    """A value as the case history stores it (dates and times in ISO 8601)."""
-    return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
 @dataclass(frozen=True)
@@ -97,4 +93,4 @@ class Chunk:
         """The next number `<COMMUNE>-<YEAR>-<NNNNN>` (`cases.services.next_case_number`, local year)."""
         key = (commune_code, opened_at.astimezone(self.timezone).year)
         self.counters[key] = self.counters.get(key, 0) + 1
-        return f"{commune_code}-{key[1]}-{self.counters[key]:05d}"
+        return format_case_number(commune_code, key[1], self.counters[key])

@@ -9,7 +9,7 @@ from caseapp.generate.records import Chunk
 from caseapp.generate.setting import Setting, Staff
 from caseapp.generate.timing import between, spread
 from caseapp.referrals.models import OUTCOMES, SHAREABLE_FIELDS
-from caseapp.referrals.services import OPEN_FOR_RECEIVER, TRANSITIONS
+from caseapp.referrals.services import CREATE_FIELDS, OPEN_FOR_RECEIVER, TRANSITIONS
 
 # The actions that bring a new referral to each status (a cancellation may come at several points).
 PATHS = {
@@ -19,7 +19,6 @@ PATHS = {
     "completed": ("submit", "approve", "accept", "start", "complete"),
 }
 CANCELLED_AFTER = ((), ("submit",), ("submit", "approve"), ("submit", "approve", "accept"))
-CREATE_FIELDS = ["service_code", "receiving_partner_id", "priority", "reason", "shared_fields"]
 REVIEW_ACTIONS = ("approve", "return")
 ANSWER_ACTIONS = ("accept", "decline", "start", "complete")
 NOTIFIED_REFERRERS = {"return": "referral.returned", "accept": "referral.accepted", "decline": "referral.declined",

@@ -11,10 +11,11 @@ import tarfile
 import time
 from pathlib import Path
 
+from caseapp.maintenance import postgres_store, sqlite_store
 from caseapp.maintenance.manifest import CHUNK_BYTES, BackupError, Manifest
 
 MANIFEST_MEMBER = "manifest.json"
-DATABASE_MEMBERS = ("database.sqlite3", "database.pgdump")
+DATABASE_MEMBERS = (sqlite_store.MEMBER, postgres_store.MEMBER)
 MAX_MANIFEST_BYTES = 1024 * 1024
 
 

@@ -36,6 +36,8 @@ OPEN_FOR_RECEIVER = ("approved", "accepted", "in_progress")
 DEFAULT_DEADLINE_HOURS = {"emergency": 24, "urgent": 72, "normal": 14 * 24}
 
 
+CREATE_FIELDS = ["service_code", "receiving_partner_id", "priority", "reason", "shared_fields"]  # "referral.create" names
+
 def deadline_hours(priority: str) -> int:
     """Hours allowed to answer a referral of this priority (configurable: REFERRAL_DEADLINE_HOURS)."""
     return current_app.config.get("REFERRAL_DEADLINE_HOURS", DEFAULT_DEADLINE_HOURS)[priority]
@@ -115,8 +117,7 @@ def create_referral(actor, case: Case, *, service_code: str, receiving_partner_i
     db.session.add(referral)
     db.session.flush()
     bind_form_token(form_token, referral)
-    record(actor, "referral.create", referral, case_id=case.id, fields=["service_code", "receiving_partner_id",
-                                                                          "priority", "reason", "shared_fields"])
+    record(actor, "referral.create", referral, case_id=case.id, fields=CREATE_FIELDS)
     return referral
 
 
