@@ -13,7 +13,7 @@ from sqlalchemy import Row, Select, and_, func, or_, select
 
 from caseapp.access.policy import can
 from caseapp.audit.models import AuditEvent
-from caseapp.audit.service import record
+from caseapp.audit.service import record, record_read
 from caseapp.auth.models import User
 from caseapp.beneficiaries.models import Beneficiary, ConsentRecord, IdentityDocument
 from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, FollowUp, PlanAction, PlanGoal
@@ -171,7 +171,7 @@ def person_log_query(records: PersonRecords) -> Select:
 def search_events(actor: Any, filters: AuditFilters, page: int, per_page: int) -> Page:
     """One page of the audit search; audited as "audit.search" with the names of the filters used, never values."""
     result = paginate(audit_query(filters), page, per_page)
-    record(actor, "audit.search", None, filters=filters.used(), results=result.total, page=result.page)
+    record_read(actor, "audit.search", None, filters=filters.used(), results=result.total, page=result.page)
     return result
 
 
@@ -197,5 +197,5 @@ def log_cases(actor: Any, person: Beneficiary) -> list[Case]:
 def person_access_log(actor: Any, person: Beneficiary, cases: Sequence[Case], page: int, per_page: int) -> Page:
     """One page of the person's access log over `cases` (see `log_cases`); audited as "person.access_log_view"."""
     result = paginate(person_log_query(PersonRecords(person.id, tuple(case.id for case in cases))), page, per_page)
-    record(actor, "person.access_log_view", person, page=result.page, results=result.total)
+    record_read(actor, "person.access_log_view", person, page=result.page, results=result.total)
     return result

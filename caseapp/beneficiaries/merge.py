@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, insert, or_, select, update
 
 from caseapp.access.policy import can, ensure
-from caseapp.audit.service import record
+from caseapp.audit.service import record, record_read
 from caseapp.beneficiaries.blocking import person_keys
 from caseapp.beneficiaries.lookup import phone_lookup_index
 from caseapp.beneficiaries.models import (
@@ -212,7 +212,7 @@ def merge_people(actor, kept: Beneficiary, merged: Beneficiary, choices: dict[st
 def view_comparison(actor, kept: Beneficiary, merged: Beneficiary) -> None:
     """Record that `actor` opened the comparison of these two records (a view of each person)."""
     for person in (kept, merged):
-        record(actor, "beneficiary.view", person, page="merge")
+        record_read(actor, "beneficiary.view", person, page="merge")
 
 
 def merge_snapshot(person_merge: PersonMerge) -> dict:

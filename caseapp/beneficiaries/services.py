@@ -6,7 +6,7 @@ from datetime import date
 from flask_babel import gettext as _
 
 from caseapp.access.policy import can
-from caseapp.audit.service import record
+from caseapp.audit.service import record, record_read
 from caseapp.beneficiaries.flags import allowed_flag_codes
 from caseapp.beneficiaries.blocking import person_keys
 from caseapp.beneficiaries.models import (
@@ -244,7 +244,7 @@ def _filled_fields(data: RegistrationData) -> set[str]:
 
 def view_beneficiary(actor, person: Beneficiary) -> None:
     """Record that `actor` opened this person's page."""
-    record(actor, "beneficiary.view", person)
+    record_read(actor, "beneficiary.view", person)
 
 
 def visible_flags(actor, person: Beneficiary) -> list[BeneficiaryFlag]:

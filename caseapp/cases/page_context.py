@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from caseapp.access.policy import can
-from caseapp.audit.service import record
+from caseapp.audit.service import record_read
 from caseapp.beneficiaries.services import visible_flags
 from caseapp.cases import forms
 from caseapp.cases.assignment import pending_transfer, transfer_targets, workers_for_case
@@ -73,7 +73,7 @@ def render_case_page(case, status: int = 200, **shown_forms):
     goals = db.session.scalars(select(PlanGoal).where(PlanGoal.case_id == case.id)
                                .options(selectinload(PlanGoal.actions)).order_by(PlanGoal.id)).all()
     history = case_history(current_user, case) if can(current_user, "case.history", case) else []
-    record(current_user, "case.view", case)
+    record_read(current_user, "case.view", case)
     html = render_template(
         "cases/show.html", case=case, person=case.beneficiary, goals=goals, notes=visible_notes(current_user, case),
         follow_ups=case_follow_ups(current_user, case), history=history, decoded_changes=decoded_changes,

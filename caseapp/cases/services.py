@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
 from caseapp.access.policy import scope
-from caseapp.audit.service import record
+from caseapp.audit.service import record, record_read
 from caseapp.beneficiaries.flags import allowed_flag_codes
 from caseapp.beneficiaries.blocking import search_keys
 from caseapp.beneficiaries.lookup import document_lookup_index, phone_lookup_index
@@ -147,7 +147,7 @@ def search_cases(actor, *, text: str = "", filters: CaseFilters | None = None, s
                      lambda offset, limit: db.session.scalars(listed.offset(offset).limit(limit)).all())
     used = (["text"] if condition is not None else []) + filters.used()
     if audit and used:
-        record(actor, "case.search", None, filters=used, results=total)
+        record_read(actor, "case.search", None, filters=used, results=total)
     return result
 
 

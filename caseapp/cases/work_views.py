@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from caseapp.access.policy import get_or_404, requires
-from caseapp.audit.service import record
+from caseapp.audit.service import record_read
 from caseapp.beneficiaries.flags import flag_choices
 from caseapp.beneficiaries.services import visible_flags
 from caseapp.cases import assessment as assessment_service
@@ -186,7 +186,7 @@ def _edit(form, save: Callable[[], object], title: str, back_url: str, shown, ca
     """GET shows the edit form (audited as a view of `shown`); POST saves, or shows errors, or the conflict page
     when someone saved first."""
     if request.method == "GET":
-        record(current_user, f"{shown.__tablename__}.view", shown, case_id=case.id)
+        record_read(current_user, f"{shown.__tablename__}.view", shown, case_id=case.id)
         page = render_template("cases/edit.html", form=form, title=title, back_url=back_url)
         db.session.commit()  # after rendering, so the loaded rows are not expired and reloaded
         return page

@@ -14,7 +14,7 @@ from sqlalchemy import case as when
 from sqlalchemy import delete, func, or_, select
 
 from caseapp.access.policy import ensure
-from caseapp.audit.service import record
+from caseapp.audit.service import record, record_read
 from caseapp.beneficiaries.models import Beneficiary, PersonKey, PersonMerge
 from caseapp.cases.models import Case, CaseNote, CaseTransfer, ChangeRecord, FollowUp, PlanGoal
 from caseapp.errors import DomainError, ValidationFailed
@@ -43,7 +43,7 @@ def find_person_by_case_number(actor, number: str) -> Beneficiary | None:
 def view_person_summary(actor, person: Beneficiary) -> None:
     """Record that the data-protection officer opened a person's summary."""
     ensure(actor, "person.lookup", person)
-    record(actor, "beneficiary.view", person, page="privacy")
+    record_read(actor, "beneficiary.view", person, page="privacy")
 
 
 # --- anonymisation -----------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from caseapp.access.policy import AUTHENTICATED, can, get_or_404, requires
-from caseapp.audit.service import record
+from caseapp.audit.service import record_read
 from caseapp.cases.models import Case
 from caseapp.errors import DomainError
 from caseapp.extensions import db
@@ -58,7 +58,7 @@ def new(case_id: int):
 def show(referral_id: int):
     referral = queries.load_timeline(get_or_404(Referral, referral_id, "referral.view"))
     receiving_side = not can(current_user, "case.view", referral.case)
-    record(current_user, "referral.view", referral, minimum_dataset=receiving_side)
+    record_read(current_user, "referral.view", referral, minimum_dataset=receiving_side)
     html = render_template(
         "referrals/receiver.html" if receiving_side else "referrals/show.html", referral=referral,
         person=referral.case.beneficiary, form=TransitionForm(formdata=None), consent_form=ConsentForm(formdata=None),
@@ -124,7 +124,7 @@ def slip(referral_id: int):
     if not can(current_user, "case.view", referral.case):
         abort(404)  # slips are printed by the referring side, for partners without an account
     language = request.args.get("lang") if request.args.get("lang") in ("fr", "ar") else "fr"
-    record(current_user, "referral.print", referral, language=language)
+    record_read(current_user, "referral.print", referral, language=language)
     with force_locale(language):
         html = render_template("referrals/slip.html", referral=referral, person=referral.case.beneficiary,
                                slip_language=language, now=utcnow())
