@@ -21,7 +21,7 @@ from caseapp.extensions import db
 from caseapp.partners.models import Partner
 from caseapp.places.models import ServicePoint
 from caseapp.imports.models import ImportBatch, ImportJob
-from caseapp.referrals.models import DirectoryEntry, Notification, Referral
+from caseapp.referrals.models import OPEN_FOR_RECEIVER, DirectoryEntry, Notification, Referral
 from caseapp.reports.models import PublishedReport
 
 PUBLIC = "public"
@@ -106,7 +106,7 @@ def _referral_allowed(user: Any, action: str, referral: Referral) -> bool:
     receiving = user.role == "referral_receiver" and referral.receiving_partner_id == user.partner_id
     if action == "referral.view":
         return _case_in_scope(user, referral.case) or (
-            receiving and referral.status in ("approved", "accepted", "in_progress"))
+            receiving and referral.status in OPEN_FOR_RECEIVER)
     if action in ("referral.approve", "referral.return"):
         return user.role == "supervisor" and _case_in_scope(user, referral.case)
     if action in _RECEIVER_ACTIONS:
@@ -209,7 +209,7 @@ def scope(user: Any, query: Select, model: type) -> Select:
     if model is Referral:
         if user.role == "referral_receiver":  # the inbox: only while the referral is open to the organisation
             return query.where(Referral.receiving_partner_id == user.partner_id,
-                               Referral.status.in_(("approved", "accepted", "in_progress")))
+                               Referral.status.in_(OPEN_FOR_RECEIVER))
         owner = aliased(Case)
         return query.where(exists().where(owner.id == Referral.case_id,
                                           _scope_condition(user, owner.partner_id, owner.service_point_id)))

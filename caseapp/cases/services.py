@@ -19,7 +19,7 @@ from caseapp.beneficiaries.models import Beneficiary, BeneficiaryFlag, IdentityD
 from caseapp.beneficiaries.normalize import normalize_name, phone_digits
 from caseapp.cases.models import CASE_STATUSES, RISK_LEVELS, Case, CaseNumberCounter, FollowUp
 from caseapp.extensions import db
-from caseapp.pagination import Page, page_of
+from caseapp.pagination import Page, count_rows, page_of
 from caseapp.models_base import utcnow
 
 CASE_NUMBER_TEXT = re.compile(r"^[A-Za-z]{2,8}-\d{0,4}(-\d{0,5})?$|^[A-Za-z]{2,8}-$")
@@ -140,7 +140,7 @@ def search_cases(actor, *, text: str = "", filters: CaseFilters | None = None, s
     if condition is not None:  # only a text search needs the person's columns in the WHERE
         query = query.join(Case.beneficiary).where(condition, Beneficiary.merged_into_id.is_(None))
     query = _filter(actor, query, filters, today or date.today())
-    total = db.session.scalar(query.with_only_columns(func.count(Case.id)).order_by(None))
+    total = count_rows(query)
     person = contains_eager(Case.beneficiary) if condition is not None else joinedload(Case.beneficiary)
     listed = query.options(person, joinedload(Case.assigned_worker)).order_by(*SORTS.get(sort, SORTS["opened_desc"]))
     result = page_of(total, page, per_page,

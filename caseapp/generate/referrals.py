@@ -8,8 +8,8 @@ from caseapp.generate.people import Registered
 from caseapp.generate.records import Chunk
 from caseapp.generate.setting import Setting, Staff
 from caseapp.generate.timing import between, spread
-from caseapp.referrals.models import OUTCOMES, SHAREABLE_FIELDS
-from caseapp.referrals.services import CREATE_FIELDS, OPEN_FOR_RECEIVER, TRANSITIONS
+from caseapp.referrals.models import OPEN_FOR_RECEIVER, OUTCOMES, SHAREABLE_FIELDS
+from caseapp.referrals.services import CREATE_FIELDS, TRANSITIONS
 
 # The actions that bring a new referral to each status (a cancellation may come at several points).
 PATHS = {

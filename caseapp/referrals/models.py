@@ -11,6 +11,7 @@ from caseapp.models_base import utcnow
 PRIORITIES = ("emergency", "urgent", "normal")
 REFERRAL_STATUSES = ("draft", "submitted", "returned", "approved", "accepted", "declined", "in_progress",
                      "completed", "cancelled")
+OPEN_FOR_RECEIVER = ("approved", "accepted", "in_progress")  # sent, and not yet answered for good
 OUTCOMES = ("service_delivered", "no_show", "referred_elsewhere", "not_eligible")
 # Fields of the person a receiving partner may be given beyond the minimum dataset, when the consent names them.
 SHAREABLE_FIELDS = ("date_of_birth", "nationality", "profile", "documents")
@@ -80,10 +81,11 @@ class Referral(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        # The inbox (a receiving partner's, by deadline), the review queue (submitted, oldest first), overdue counts.
+        # The inbox (a receiving partner's, by deadline), the review queue (submitted, oldest first), and the home
+        # page's counts by status with the overdue ones, read from the index alone (the case tells the organisation).
         db.Index("ix_referral_inbox", "receiving_partner_id", "deadline_at", "id"),
         db.Index("ix_referral_status_created", "status", "created_at", "id"),
-        db.Index("ix_referral_status_deadline", "status", "deadline_at"),
+        db.Index("ix_referral_status_deadline_case", "status", "deadline_at", "case_id"),
     )
 
     @property

@@ -16,7 +16,7 @@ from caseapp.labels import REFERRAL_ACTION_LABELS, REFERRAL_STATUS_LABELS
 from caseapp.models_base import utcnow
 from caseapp.partners.models import Partner
 from caseapp.referrals.models import (
-    OUTCOMES, PRIORITIES, SHAREABLE_FIELDS, DirectoryEntry, Referral, ReferralEvent, Service,
+    OPEN_FOR_RECEIVER, OUTCOMES, PRIORITIES, SHAREABLE_FIELDS, DirectoryEntry, Referral, ReferralEvent, Service,
 )
 from caseapp.referrals.notifications import notify, partner_users
 from caseapp.security.form_tokens import bind_form_token, claim_form_token
@@ -32,7 +32,6 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "complete": (("in_progress",), "completed"),
     "cancel": (("draft", "submitted", "returned", "approved", "accepted", "in_progress"), "cancelled"),
 }
-OPEN_FOR_RECEIVER = ("approved", "accepted", "in_progress")
 DEFAULT_DEADLINE_HOURS = {"emergency": 24, "urgent": 72, "normal": 14 * 24}
 
 

@@ -217,7 +217,7 @@ def test_referral_lists_home_pages_and_dashboard(app, login_as, rows):
         Use("a worker's home: recent cases", "caseworker_a", "/",
             r"assigned_worker_id = \S+ ORDER BY case_file\.updated_at DESC", "ix_case_file_worker_updated"),
         Use("a supervisor's home: overdue referrals", "supervisor_a", "/", r"referral\.deadline_at <",
-            "ix_referral_status_deadline"),
+            "ix_referral_status_deadline_case"),
         Use("unread notifications (every page)", "caseworker_a", "/notifications", r"notification\.read_at IS NULL",
             "ix_notification_user_unread"),
         Use("home of the receiving partner", "receiver", "/"),
