@@ -18,3 +18,27 @@ def test_numbers_are_written_as_babel_writes_them_in_each_language(app, language
             written = [number(value) for value in values]
     assert written == [format_decimal(value, locale=language) for value in values]
     assert (written[3] == "1\u202f234\u202f567") == (language == "fr")  # French groups with a narrow no-break space
+
+
+@pytest.mark.parametrize("language", ["fr", "ar", "en"])
+def test_dates_and_moments_are_written_as_flask_babel_writes_them_in_each_language(app, language):
+    from datetime import date, datetime, timedelta, timezone
+
+    from flask_babel import format_date, format_datetime
+
+    written_date = app.jinja_env.filters["date"]
+    days = [date(2026, 1, 1), date(1990, 2, 28), date(2024, 2, 29), date(2026, 12, 31)]
+    # Naive moments are UTC (as SQLite hands them back); others are in UTC or another zone, around midnight, the
+    # new year and Morocco's clock changes of 2026 (15 February, 22 March).
+    moments = [datetime(2026, 12, 31, 23, 30, 5), datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc),
+               datetime(2026, 6, 15, 12, 0, 59, tzinfo=timezone(timedelta(hours=-5))),
+               datetime(2026, 2, 15, 1, 59, 59, tzinfo=timezone.utc), datetime(2026, 3, 22, 2, 0, 0)]
+    with app.test_request_context():
+        for other in ("fr", "ar", "en"):  # remembered dates of another language never leak into this one
+            with force_locale(other):
+                [written_date(day) for day in days + moments]
+        with force_locale(language):
+            assert [written_date(day) for day in days] == [format_date(day, "medium") for day in days]
+            assert [written_date(moment) for moment in moments] == [format_datetime(moment, "medium")
+                                                                  for moment in moments]
+            assert written_date(None) == ""
