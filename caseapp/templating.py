@@ -19,12 +19,12 @@ def _date(value: date | datetime | None) -> str:
     part is remembered per day and language: Babel takes ~150 µs for each (month names), and a list shows 50."""
     if value is None:
         return ""
-    locale = str(get_locale())
+    locale = get_locale()  # a Locale: given its name, Babel would build a new one at each call (~200 µs)
     if not isinstance(value, datetime):
-        return _formatted_date(value, locale)
+        return _formatted_date(value, str(locale))
     local = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(get_timezone())
-    return (_datetime_layout(locale).replace("{0}", babel_dates.format_time(local, "medium", locale=locale))
-            .replace("{1}", _formatted_date(local.date(), locale)))
+    return (_datetime_layout(str(locale)).replace("{0}", babel_dates.format_time(local, "medium", locale=locale))
+            .replace("{1}", _formatted_date(local.date(), str(locale))))
 
 
 @lru_cache(maxsize=8192)

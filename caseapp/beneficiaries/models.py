@@ -34,7 +34,7 @@ class Beneficiary(db.Model):
     family_name: Mapped[str] = mapped_column(String(120))
     given_name_alt: Mapped[str | None] = mapped_column(String(120))
     family_name_alt: Mapped[str | None] = mapped_column(String(120))
-    name_search: Mapped[str] = mapped_column(String(512), index=True)
+    name_search: Mapped[str] = mapped_column(String(512))  # every spelling's words, normalized (see __table_args__)
     sex: Mapped[str] = mapped_column(String(1))
     date_of_birth: Mapped[date] = mapped_column(Date)
     dob_estimated: Mapped[bool] = mapped_column(default=False)
@@ -56,6 +56,13 @@ class Beneficiary(db.Model):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("beneficiary.id"), index=True)
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
     version: Mapped[int] = mapped_column(default=1)
+
+    __table_args__ = (
+        # The case search looks for typed words anywhere in name_search (LIKE '%word%'). PostgreSQL: a trigram index
+        # (pg_trgm) serves that; elsewhere the column has a plain index.
+        db.Index("ix_beneficiary_name_search", "name_search", postgresql_using="gin",
+                 postgresql_ops={"name_search": "gin_trgm_ops"}),
+    )
 
     commune: Mapped["Commune"] = relationship()  # noqa: F821
     household: Mapped[Household | None] = relationship(back_populates="members")

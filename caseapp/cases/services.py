@@ -6,9 +6,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import exists, func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
 
 from caseapp.access.policy import scope
 from caseapp.audit.service import record, record_read
@@ -70,23 +70,29 @@ def open_case(actor, person: Beneficiary, service_point) -> Case:
 
 
 def _text_condition(text: str):
-    conditions = []
+    """Cases whose number starts with the text, or whose person matches it: phone, document, name words (anywhere
+    in any spelling of the names) or the words' phonetic keys. The people are found first, each way through its own
+    index (PostgreSQL: a trigram index serves the name words), then their cases."""
+    conditions, people = [], []
     compact = text.strip()
     if CASE_NUMBER_TEXT.match(compact):
         conditions.append(Case.number.startswith(compact.upper(), autoescape=True))
     digits = phone_digits(compact)
     if digits and len(digits) >= 6 and re.fullmatch(r"[+\d\s().-]+", compact):
         # Exact match on the keyed blind index: the phone numbers themselves are never compared in SQL.
-        conditions.append(Beneficiary.phone_index == phone_lookup_index(compact))
+        people.append(select(Beneficiary.id).where(Beneficiary.phone_index == phone_lookup_index(compact)))
     if DOCUMENT_NUMBER_TEXT.match(compact):
-        conditions.append(exists().where(IdentityDocument.beneficiary_id == Beneficiary.id,
-                                         IdentityDocument.number_index == document_lookup_index(compact)))
+        people.append(select(IdentityDocument.beneficiary_id).where(
+            IdentityDocument.number_index == document_lookup_index(compact)))
     words = normalize_name(compact).split()
     if words:
-        conditions.append(and_(*(Beneficiary.name_search.contains(word, autoescape=True) for word in words)))
+        people.append(select(Beneficiary.id).where(
+            *(Beneficiary.name_search.contains(word, autoescape=True) for word in words)))
         # Across scripts and spellings: the typed words' phonetic keys (محمد العمراني finds Mohamed El Amrani).
         if keys := search_keys(compact):
-            conditions.append(Beneficiary.id.in_(select(PersonKey.beneficiary_id).where(PersonKey.key.in_(sorted(keys)))))
+            people.append(select(PersonKey.beneficiary_id).where(PersonKey.key.in_(sorted(keys))))
+    if people:  # a merge moves every case to the kept record: no case belongs to a merged record's tombstone
+        conditions.append(Case.beneficiary_id.in_(union(*people) if len(people) > 1 else people[0]))
     return or_(*conditions) if conditions else None
 
 
@@ -137,12 +143,12 @@ def search_cases(actor, *, text: str = "", filters: CaseFilters | None = None, s
     filters = filters or CaseFilters()
     condition = _text_condition(text) if text.strip() else None
     query = scope(actor, select(Case), Case)
-    if condition is not None:  # only a text search needs the person's columns in the WHERE
-        query = query.join(Case.beneficiary).where(condition, Beneficiary.merged_into_id.is_(None))
+    if condition is not None:
+        query = query.where(condition)
     query = _filter(actor, query, filters, today or date.today())
     total = count_rows(query)
-    person = contains_eager(Case.beneficiary) if condition is not None else joinedload(Case.beneficiary)
-    listed = query.options(person, joinedload(Case.assigned_worker)).order_by(*SORTS.get(sort, SORTS["opened_desc"]))
+    listed = query.options(joinedload(Case.beneficiary), joinedload(Case.assigned_worker)).order_by(
+        *SORTS.get(sort, SORTS["opened_desc"]))
     result = page_of(total, page, per_page,
                      lambda offset, limit: db.session.scalars(listed.offset(offset).limit(limit)).all())
     used = (["text"] if condition is not None else []) + filters.used()
