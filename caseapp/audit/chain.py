@@ -24,6 +24,8 @@ GENESIS_HASH = "0" * 64
 _LOCK_SQL = "SELECT pg_advisory_xact_lock(7161131761759773812)"
 _LAST_HASH_SQL = "SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1"  # the primary key index, backwards
 VERIFY_BATCH = 1000
+# What json.dumps(..., separators=(",", ":"), ensure_ascii=True) writes, without building an encoder per event.
+_CANONICAL_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
 
 
 class EventContent(Protocol):
@@ -83,9 +85,9 @@ def _int_or_none(value: int | str | None) -> int | None:
 
 def canonical(event: EventContent) -> str:
     """The event's hashed content as compact JSON: a fixed field order, ASCII only."""
-    return json.dumps([_utc_iso(event.occurred_at), _int_or_none(event.actor_id), _int_or_none(event.partner_id),
-                       event.action, event.object_type, _int_or_none(event.object_id), event.ip, event.details],
-                      separators=(",", ":"), ensure_ascii=True)
+    return _CANONICAL_JSON.encode([_utc_iso(event.occurred_at), _int_or_none(event.actor_id),
+                                   _int_or_none(event.partner_id), event.action, event.object_type,
+                                   _int_or_none(event.object_id), event.ip, event.details])
 
 
 def compute_hash(prev_hash: str, event: EventContent) -> str:

@@ -91,8 +91,10 @@ def _text_condition(text: str):
         # Across scripts and spellings: the typed words' phonetic keys (محمد العمراني finds Mohamed El Amrani).
         if keys := search_keys(compact):
             people.append(select(PersonKey.beneficiary_id).where(PersonKey.key.in_(sorted(keys))))
-    if people:  # a merge moves every case to the kept record: no case belongs to a merged record's tombstone
-        conditions.append(Case.beneficiary_id.in_(union(*people) if len(people) > 1 else people[0]))
+    if people:  # never a merge's tombstone, even with a case left on it (as an import could)
+        found = union(*people) if len(people) > 1 else people[0]
+        conditions.append(Case.beneficiary_id.in_(select(Beneficiary.id).where(
+            Beneficiary.id.in_(found), Beneficiary.merged_into_id.is_(None))))
     return or_(*conditions) if conditions else None
 
 

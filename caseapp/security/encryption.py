@@ -19,6 +19,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -121,11 +122,17 @@ def new_row_key() -> str:
     return secrets.token_hex(16)
 
 
+@lru_cache(maxsize=16)
+def _cipher(key: bytes) -> AESGCM:
+    """One AESGCM object per key, kept: a page opens dozens of values and `generate` seals millions."""
+    return AESGCM(key)
+
+
 def seal(plaintext: str, associated_data: str, ring: Keyring | None = None) -> str:
     """Encrypt `plaintext` with the current key, bound to `associated_data`."""
     ring = ring or keyring()
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = AESGCM(ring.encryption_keys[ring.current_key_id]).encrypt(
+    sealed = _cipher(ring.encryption_keys[ring.current_key_id]).encrypt(
         nonce, plaintext.encode(), associated_data.encode())
     return f"{ring.current_key_id}:{base64.b64encode(nonce + sealed).decode()}"
 
@@ -143,7 +150,7 @@ def unseal(token: str, associated_data: str, ring: Keyring | None = None) -> str
         raise SealError(f"no key {key_id!r} in the keyring")
     try:
         raw = base64.b64decode(encoded, validate=True)
-        return AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], associated_data.encode()).decode()
+        return _cipher(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], associated_data.encode()).decode()
     except (binascii.Error, ValueError, InvalidTag) as error:
         raise SealError(f"sealed value for {associated_data.split(':')[0]} does not open") from error
 
