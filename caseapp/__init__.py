@@ -53,10 +53,12 @@ def _init_extensions(app: Flask) -> None:
     from caseapp import models  # noqa: F401  (registers every model on the metadata)
     from caseapp.extensions import babel, csrf, db, login_manager, migrate
     from caseapp.i18n import select_locale
-    from caseapp.security.database import configure_sqlite
+    from caseapp.security.database import configure_sqlite, engine_options
     from caseapp.security.encryption import install_keyring
 
     install_keyring(app)  # missing or malformed keys stop the start
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
+                                                             app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)

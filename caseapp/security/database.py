@@ -1,5 +1,6 @@
-"""SQLite connection settings: WAL, foreign keys, busy timeout and BEGIN IMMEDIATE transactions."""
-from sqlalchemy import event
+"""Connection settings. SQLite: WAL, foreign keys, busy timeout and BEGIN IMMEDIATE transactions. PostgreSQL: no
+JIT compilation."""
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10000
@@ -23,3 +24,14 @@ def configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection):
         # Taking the write lock up front avoids SQLITE_BUSY when a read transaction later writes.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def engine_options(database_uri: str, options: dict) -> dict:
+    """The engine options for this database. PostgreSQL: JIT compilation off for the app's sessions (a libpq startup
+    option, no extra round trip). PostgreSQL compiles any query its planner costs high, which the report's counts
+    over every person are: at 100,000 people compiling took 2.2 of a quarter's 5.4 s build, and saved nothing."""
+    if make_url(database_uri).get_backend_name() != "postgresql":
+        return options
+    connect_args = dict(options.get("connect_args", {}))
+    connect_args["options"] = f"{connect_args.get('options', '')} -c jit=off".strip()
+    return {**options, "connect_args": connect_args}
