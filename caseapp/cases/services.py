@@ -69,6 +69,9 @@ def open_case(actor, person: Beneficiary, service_point) -> Case:
     return case
 
 
+MAX_SEARCH_WORDS = 8
+
+
 def _text_condition(text: str):
     """Cases whose number starts with the text, or whose person matches it: phone, document, name words (anywhere
     in any spelling of the names) or the words' phonetic keys. The people are found first, each way through its own
@@ -84,12 +87,14 @@ def _text_condition(text: str):
     if DOCUMENT_NUMBER_TEXT.match(compact):
         people.append(select(IdentityDocument.beneficiary_id).where(
             IdentityDocument.number_index == document_lookup_index(compact)))
-    words = normalize_name(compact).split()
+    # Distinct words, a name's worth: a short text can normalize into hundreds of them (ligatures such as U+FDFA
+    # expand into four words), and each is one LIKE in the query (SQLite refuses expressions past depth 1000).
+    words = list(dict.fromkeys(normalize_name(compact).split()))[:MAX_SEARCH_WORDS]
     if words:
         people.append(select(Beneficiary.id).where(
             *(Beneficiary.name_search.contains(word, autoescape=True) for word in words)))
         # Across scripts and spellings: the typed words' phonetic keys (محمد العمراني finds Mohamed El Amrani).
-        if keys := search_keys(compact):
+        if keys := search_keys(" ".join(compact.split()[:MAX_SEARCH_WORDS])):
             people.append(select(PersonKey.beneficiary_id).where(PersonKey.key.in_(sorted(keys))))
     if people:  # never a merge's tombstone, even with a case left on it (as an import could)
         found = union(*people) if len(people) > 1 else people[0]

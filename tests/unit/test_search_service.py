@@ -106,6 +106,16 @@ def test_arabic_names_are_found_whatever_the_letter_forms(app_ctx, world, people
     assert _found(world, ARABIC_SEARCHES) == {text: {people[name]} for text, name in ARABIC_SEARCHES.items()}
 
 
+def test_a_text_that_normalizes_into_hundreds_of_words_is_searched_by_its_first_distinct_words(app_ctx, world,
+                                                                                                   people):
+    # U+FDFA is one character that Unicode folds into four words: 120 of them (the form's limit) made 480 LIKEs.
+    user = _user(world, "caseworker_a")
+    assert search_cases(user, text="\ufdfa" * 120).total == 0
+    repeated = " ".join(["mohamed"] * 40 + ["amrani"] * 40)  # distinct words count, not repetitions
+    assert _numbers(search_cases(user, text=repeated)) == {people["Mohamed El Amrani"]}
+    assert search_cases(user, text="Mohamed Bennani " + "x " * 50).total == 0  # the first words still all apply
+
+
 def test_a_name_matching_nobody_finds_nothing(app_ctx, world, people):
     page = search_cases(_user(world, "caseworker_a"), text="Zzyzx")
     assert page.total == 0 and page.items == [] and page.page == 1 and page.pages == 1
