@@ -11,31 +11,28 @@ from caseapp.audit.models import AuditEvent
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
 
-_READS = "caseapp_audit_reads"  # Session.info key of the reads recorded in the open transaction
+_READS = "caseapp_audit_reads"  # Session.info key: the reads recorded in the open transaction, not yet written
 
 
-def _request_ip() -> str | None:
-    return request.remote_addr if has_request_context() else None
+def _content(actor: Any, action: str, obj: Any, fields: dict) -> dict:
+    """What an event says, taken when it is recorded (`obj` must have its id)."""
+    return {"actor_id": getattr(actor, "id", None), "partner_id": getattr(actor, "partner_id", None),
+            "action": action, "object_type": getattr(obj, "__tablename__", None),
+            "object_id": getattr(obj, "id", None), "ip": request.remote_addr if has_request_context() else None,
+            "details": json.dumps(fields, sort_keys=True, default=str)}
 
 
-def _add_event(session: Session, actor: Any, action: str, obj: Any, ip: str | None, fields: dict) -> AuditEvent:
-    """Lock the chain, flush what is pending, and add the event chained to the newest one."""
+def _lock(session: Session) -> None:
     # The lock comes before the changes still pending in the session are written (e.g. a login's counters), so
     # those row locks come after it, in the same order as in writers that record first and update rows next.
     lock_writers(session)
-    session.flush()  # a pending `obj` gets its id
+    session.flush()
+
+
+def _chain(session: Session, content: dict) -> AuditEvent:
+    """Add the event chained to the newest one; the writers' lock must be held."""
     prev_hash = last_hash(session)
-    audit_event = AuditEvent(
-        occurred_at=utcnow(),
-        actor_id=getattr(actor, "id", None),
-        partner_id=getattr(actor, "partner_id", None),
-        action=action,
-        object_type=getattr(obj, "__tablename__", None),
-        object_id=getattr(obj, "id", None),
-        ip=ip,
-        details=json.dumps(fields, sort_keys=True, default=str),
-        prev_hash=prev_hash,
-    )
+    audit_event = AuditEvent(occurred_at=utcnow(), prev_hash=prev_hash, **content)
     audit_event.hash = compute_hash(prev_hash, audit_event)
     session.add(audit_event)
     session.flush()
@@ -48,22 +45,36 @@ def record(actor: Any, action: str, obj: Any = None, **fields: Any) -> AuditEven
     `fields` must hold names and codes, never personal values (no names, phones, search terms).
     On PostgreSQL the first call in a transaction takes the audit writers' lock, held until commit or rollback.
     """
-    return _add_event(db.session(), actor, action, obj, _request_ip(), fields)
+    session = db.session()
+    _lock(session)  # before reading obj.id: a pending `obj` gets its id from the flush
+    return _chain(session, _content(actor, action, obj, fields))
 
 
 def record_read(actor: Any, action: str, obj: Any = None, **fields: Any) -> None:
-    """Audit a read (a page, a search, a file shown): the event is written when the transaction commits, so the
-    audit writers' lock is held for its insert, not while the page renders. A rollback drops it, like any event.
+    """Audit a read (a page, a search, a file shown) in a transaction that writes nothing else: the event is taken
+    now and written when the transaction commits, so the audit writers' lock is held for its insert, not while the
+    page renders. A rollback drops it, like any event. `fields` as for `record`; `obj` must already have its id.
 
-    `fields` as for `record`; `obj` must already be stored (it has its id).
-    """
-    db.session().info.setdefault(_READS, []).append((actor, action, obj, _request_ip(), fields))
+    With changes pending in the session, or no transaction begun, it is written at once, as `record` does: the
+    lock must come before the rows those changes lock, and a transaction not begun may never end."""
+    session = db.session()
+    content = _content(actor, action, obj, fields)
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        _lock(session)
+        _chain(session, content)
+        return
+    session.info.setdefault(_READS, []).append(content)
 
 
 @event.listens_for(Session, "before_commit")
 def _write_reads(session: Session) -> None:
-    for actor, action, obj, ip, fields in session.info.pop(_READS, ()):
-        _add_event(session, actor, action, obj, ip, fields)
+    if session.in_nested_transaction():
+        return  # a savepoint's release: the reads belong to the outermost transaction, written at its commit
+    reads = session.info.pop(_READS, ())
+    if reads:
+        _lock(session)
+        for content in reads:
+            _chain(session, content)
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import exists, func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from caseapp.access.policy import scope
 from caseapp.audit.service import record, record_read
@@ -94,12 +94,10 @@ def _text_condition(text: str):
         people.append(select(Beneficiary.id).where(
             *(Beneficiary.name_search.contains(word, autoescape=True) for word in words)))
         # Across scripts and spellings: the typed words' phonetic keys (محمد العمراني finds Mohamed El Amrani).
-        if keys := search_keys(" ".join(compact.split()[:MAX_SEARCH_WORDS])):
+        if keys := search_keys(" ".join(list(dict.fromkeys(compact.split()))[:MAX_SEARCH_WORDS])):
             people.append(select(PersonKey.beneficiary_id).where(PersonKey.key.in_(sorted(keys))))
-    if people:  # never a merge's tombstone, even with a case left on it (as an import could)
-        found = union(*people) if len(people) > 1 else people[0]
-        conditions.append(Case.beneficiary_id.in_(select(Beneficiary.id).where(
-            Beneficiary.id.in_(found), Beneficiary.merged_into_id.is_(None))))
+    if people:
+        conditions.append(Case.beneficiary_id.in_(union(*people) if len(people) > 1 else people[0]))
     return or_(*conditions) if conditions else None
 
 
@@ -150,12 +148,12 @@ def search_cases(actor, *, text: str = "", filters: CaseFilters | None = None, s
     filters = filters or CaseFilters()
     condition = _text_condition(text) if text.strip() else None
     query = scope(actor, select(Case), Case)
-    if condition is not None:
-        query = query.where(condition)
+    if condition is not None:  # never a merge's tombstone, even with a case left on it (as an import could)
+        query = query.join(Case.beneficiary).where(condition, Beneficiary.merged_into_id.is_(None))
     query = _filter(actor, query, filters, today or date.today())
     total = count_rows(query)
-    listed = query.options(joinedload(Case.beneficiary), joinedload(Case.assigned_worker)).order_by(
-        *SORTS.get(sort, SORTS["opened_desc"]))
+    person = contains_eager(Case.beneficiary) if condition is not None else joinedload(Case.beneficiary)
+    listed = query.options(person, joinedload(Case.assigned_worker)).order_by(*SORTS.get(sort, SORTS["opened_desc"]))
     result = page_of(total, page, per_page,
                      lambda offset, limit: db.session.scalars(listed.offset(offset).limit(limit)).all())
     used = (["text"] if condition is not None else []) + filters.used()

@@ -2,7 +2,7 @@
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from caseapp.audit.chain import verify_chain
 from caseapp.audit.models import AuditEvent
@@ -86,3 +86,52 @@ def test_each_read_is_written_once(person_and_actor):
     db.session.commit()
     db.session.commit()  # nothing left to write
     assert len(_events("beneficiary.view")) == 1
+
+
+def test_a_released_savepoint_leaves_the_read_to_the_outer_commit(person_and_actor, count_queries):
+    person, actor = person_and_actor
+    view_beneficiary(actor, person)
+    with count_queries() as savepoint:
+        with db.session.begin_nested():
+            person.languages = "fr"
+    assert _audit_statements(savepoint.statements) == []  # no chain lock taken half-way through the transaction
+    db.session.commit()
+    assert len(_events("beneficiary.view")) == 1
+
+
+def test_a_savepoint_that_fails_keeps_the_read_of_its_transaction(person_and_actor):
+    from sqlalchemy.exc import IntegrityError
+
+    person, actor = person_and_actor
+    view_beneficiary(actor, person)
+    with pytest.raises(IntegrityError):
+        with db.session.begin_nested():  # a partner copied with its own primary key: refused
+            db.session.execute(text("INSERT INTO partner (id, code, name, kind, active) "
+                                    "SELECT id, code, name, kind, active FROM partner LIMIT 1"))
+    db.session.commit()
+    assert len(_events("beneficiary.view")) == 1
+
+
+def test_a_read_with_changes_pending_or_no_transaction_is_written_at_once(person_and_actor, count_queries):
+    person, actor = person_and_actor
+    person.languages = "ar"  # a pending change: the chain lock must come before its row lock
+    with count_queries() as pending:
+        view_beneficiary(actor, person)
+    assert any("INSERT INTO audit_event" in statement.upper().replace("AUDIT_EVENT", "audit_event")
+               for statement in pending.statements)
+    db.session.commit()
+    view_beneficiary(actor, person)  # right after a commit: no transaction begun yet
+    db.session.rollback()
+    record(actor, "test.later", person)
+    db.session.commit()
+    assert len(_events("beneficiary.view")) == 1  # the first; the second went with its rollback
+
+
+def test_what_a_read_says_is_taken_when_it_is_recorded(person_and_actor):
+    person, actor = person_and_actor
+    fields = {"page": "first"}
+    record_read(actor, "test.read", person, **fields)
+    fields["page"] = "changed"
+    db.session.commit()
+    [event] = _events("test.read")
+    assert json.loads(event.details) == {"page": "first"} and event.object_id == person.id

@@ -32,6 +32,8 @@ def test_postgresql_sessions_run_without_jit_compilation(app):
                                                             "connect_args": {"options": "-c jit=off"}}
     kept = engine_options(url, {"connect_args": {"options": "-c statement_timeout=5s", "connect_timeout": 3}})
     assert kept["connect_args"] == {"options": "-c statement_timeout=5s -c jit=off", "connect_timeout": 3}
+    from_url = engine_options(f"{url}?options=-c%20search_path%3Dcaseapp", {})
+    assert from_url["connect_args"] == {"options": "-c search_path=caseapp -c jit=off"}  # the URL's are kept
     sqlite_options = {"pool_pre_ping": True}
     assert engine_options("sqlite:///instance/caseapp.sqlite3", sqlite_options) is sqlite_options
     with app.app_context():  # the suite's own database, on its PostgreSQL run: every session has JIT off

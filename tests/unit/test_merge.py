@@ -207,6 +207,8 @@ def test_a_merged_record_is_absent_from_search_lists_and_duplicates(world, pair)
     assert merged_id not in set(db.session.scalars(scope(supervisor, select(Beneficiary.id), Beneficiary)))
     assert all(case.beneficiary_id != merged_id for case in search_cases(supervisor, text="Elamrani",
                                                                             audit=False).items)
+    left = db.session.scalars(select(Case).where(Case.beneficiary_id == merged_id)).one()
+    assert search_cases(supervisor, text=left.number, audit=False).total == 0  # nor through its case number
 
 
 def _this_month():
