@@ -19,12 +19,17 @@ depends_on = None
 
 
 def upgrade():
-    if op.get_bind().dialect.name != "postgresql":
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
         return
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    # The extension lives in one schema of the database, maybe not on this connection's search path (a database
+    # with several schemas, or the tests' scratch schemas): its operator class is named with that schema.
+    schema = bind.exec_driver_sql(
+        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'").scalar_one()
     op.drop_index('ix_beneficiary_name_search', table_name='beneficiary')
     op.create_index('ix_beneficiary_name_search', 'beneficiary', ['name_search'], unique=False,
-                    postgresql_using='gin', postgresql_ops={'name_search': 'gin_trgm_ops'})
+                    postgresql_using='gin', postgresql_ops={'name_search': f'{schema}.gin_trgm_ops'})
 
 
 def downgrade():
