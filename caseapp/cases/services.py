@@ -72,6 +72,11 @@ def open_case(actor, person: Beneficiary, service_point) -> Case:
 MAX_SEARCH_WORDS = 8
 
 
+def _first_distinct(words: list[str]) -> list[str]:
+    """A name's worth of words: the first MAX_SEARCH_WORDS distinct ones."""
+    return list(dict.fromkeys(words))[:MAX_SEARCH_WORDS]
+
+
 def _text_condition(text: str):
     """Cases whose number starts with the text, or whose person matches it: phone, document, name words (anywhere
     in any spelling of the names) or the words' phonetic keys. The people are found first, each way through its own
@@ -89,12 +94,12 @@ def _text_condition(text: str):
             IdentityDocument.number_index == document_lookup_index(compact)))
     # Distinct words, a name's worth: a short text can normalize into hundreds of them (ligatures such as U+FDFA
     # expand into four words), and each is one LIKE in the query (SQLite refuses expressions past depth 1000).
-    words = list(dict.fromkeys(normalize_name(compact).split()))[:MAX_SEARCH_WORDS]
+    words = _first_distinct(normalize_name(compact).split())
     if words:
         people.append(select(Beneficiary.id).where(
             *(Beneficiary.name_search.contains(word, autoescape=True) for word in words)))
         # Across scripts and spellings: the typed words' phonetic keys (محمد العمراني finds Mohamed El Amrani).
-        if keys := search_keys(" ".join(list(dict.fromkeys(compact.split()))[:MAX_SEARCH_WORDS])):
+        if keys := search_keys(" ".join(_first_distinct(compact.split()))):
             people.append(select(PersonKey.beneficiary_id).where(PersonKey.key.in_(sorted(keys))))
     if people:
         conditions.append(Case.beneficiary_id.in_(union(*people) if len(people) > 1 else people[0]))

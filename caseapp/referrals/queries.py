@@ -59,10 +59,9 @@ def _utc(now: datetime) -> datetime:
 
 
 def overdue_count(actor, now: datetime) -> int:
-    """Sent referrals in the actor's lists still unanswered past their deadline (`now` compared in UTC)."""
-    query = scope(actor, select(func.count(Referral.id)).where(Referral.status == "approved",
-                                                               Referral.deadline_at < _utc(now)), Referral)
-    return db.session.scalar(query) or 0
+    """Sent referrals in the actor's lists still unanswered past their deadline (`now` compared in UTC): the home
+    page's figure, one definition of "overdue"."""
+    return referral_summary(actor, now).get("overdue", 0)
 
 
 def elapsed_days(start: datetime | None, end: datetime | None) -> float | None:
