@@ -4,8 +4,9 @@ Usage: .venv/bin/python bench/duplicate_candidates.py [--people 100000] [--queri
            [--database-url URL] [--rebuild] [--seed 1]
 Without --database-url the database is an SQLite file in the system's temporary folder, named after N
 (bench-duplicates-<N>.sqlite3), and reused by later runs with the same N; --rebuild starts afresh.
-A PostgreSQL database (never the test suite's caseapp_test) is reused too when it holds N people, otherwise
-emptied (DROP SCHEMA public CASCADE) and filled again.
+A PostgreSQL database (never the test suite's caseapp_test) is reused too when it holds N people; an empty one is
+filled; one holding anything else is emptied (DROP SCHEMA public CASCADE) only with --rebuild. --keys reads the
+encryption keys of a database filled by another run (e.g. bench/load.py's key file beside it).
 
 The people are made by `caseapp.generate` (as `flask caseapp generate --people N --seed S` makes them): realistic
 names (Moroccan, West-African and Syrian given and family names, Zipf-distributed so that Mohamed, Fatima,
@@ -53,6 +54,9 @@ def prepare(url: str, count: int, seed: int, rebuild: bool) -> None:
         print(f"reusing {count} people in {db.engine.url.render_as_string(hide_password=True)}")
         return
     db.session.rollback()  # the count's transaction would hold a lock on the tables dropped below
+    if tables and not rebuild:
+        raise SystemExit(f"{db.engine.url.render_as_string(hide_password=True)} holds other data than {count} "
+                         "people: give another database or --people, or --rebuild to empty it")
     if tables:
         if db.engine.dialect.name != "postgresql":
             raise SystemExit(f"{url} is not empty: remove it or run with another --people")
@@ -146,23 +150,27 @@ def percentile(samples: list[float], share: float) -> float:
 def run(count: int, query_count: int, seed: int, username: str) -> None:
     rng = random.Random(seed + 1000)
     todo = queries(rng, query_count, count)
-    checked, scored = [], []  # per query: candidates read and checked (may_match), names compared (_best_score)
-    original_check, original_score = duplicates.may_match, duplicates._best_score
+    checked, scored = [], []  # per query: candidates read and checked (may_reach), names compared (best_score)
+    original_check, original_score, original_likely = (duplicates.may_reach, duplicates.best_score,
+                                                       duplicates.likely_duplicates)
 
     def counting_check(*args):
         checked[-1] += 1
         return original_check(*args)
 
-    def counting_score(record, alternatives, theirs, person):
+    def counting_score(*args):
         scored[-1] += 1
-        score = original_score(record, alternatives, theirs, person)
-        if score >= duplicates.MATCH_THRESHOLD:
-            likely.add(person.id)  # in scope or not: recall does not depend on the actor
-        return score
+        return original_score(*args)
+
+    def recording_likely(*args):
+        scores = original_likely(*args)
+        likely.update(scores)  # in scope or not: recall does not depend on the actor
+        return scores
 
     likely = set()
 
-    duplicates.may_match, duplicates._best_score = counting_check, counting_score
+    duplicates.may_reach, duplicates.best_score, duplicates.likely_duplicates = (counting_check, counting_score,
+                                                                              recording_likely)
     actor_id = db.session.scalar(select(User.id).where(User.username == username))
     for record, alt, _ in todo[:20]:  # warm-up: caches and query plans, as in a running server
         checked.append(0), scored.append(0)
@@ -186,7 +194,8 @@ def run(count: int, query_count: int, seed: int, username: str) -> None:
             variants += 1
             found += original in likely
         db.session.expunge_all()
-    duplicates.may_match, duplicates._best_score = original_check, original_score
+    duplicates.may_reach, duplicates.best_score, duplicates.likely_duplicates = (original_check, original_score,
+                                                                              original_likely)
     print(f"{query_count} queries among {count} people ({db.engine.dialect.name}, actor {username}):")
     print(f"  find_duplicates  median {statistics.median(samples):.1f} ms  p95 {percentile(samples, 0.95):.1f} ms"
           f"  max {max(samples):.1f} ms")
@@ -209,6 +218,7 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--rebuild", action="store_true", help="fill the database again even if it holds N people")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keys", help="key file of the database (lines ENCRYPTION_KEYS=... BLIND_INDEX_KEY=...)")
     parser.add_argument("--actor", default="supervisor", help="a demo account (default: IOM's supervisor)")
     args = parser.parse_args()
     url = args.database_url
@@ -219,7 +229,10 @@ def main() -> None:
         url = f"sqlite:///{path}"
     if "caseapp_test" in url.rsplit("/", 1)[-1]:
         raise SystemExit("caseapp_test belongs to the test suite: use another database")
-    app = create_app({"ENV_NAME": "test", "SQLALCHEMY_DATABASE_URI": url})
+    settings = {"ENV_NAME": "test", "SQLALCHEMY_DATABASE_URI": url}
+    if args.keys:
+        settings |= {"ENCRYPTION_KEYS": None, "BLIND_INDEX_KEY": None, "KEY_FILE": args.keys}
+    app = create_app(settings)
     with app.test_request_context():
         prepare(url, args.people, args.seed, args.rebuild)
         run(args.people, args.queries, args.seed, args.actor)

@@ -11,9 +11,11 @@ from sqlalchemy.orm import selectinload
 from caseapp.access.policy import can
 from caseapp.beneficiaries.blocking import candidate_keys
 from caseapp.beneficiaries.lookup import document_lookup_index
-from caseapp.beneficiaries.matching import MATCH_THRESHOLD, may_match, score_pair
+from caseapp.beneficiaries.matching import MATCH_THRESHOLD, best_score, evidence_without_names, may_reach, \
+    spelling
 from caseapp.beneficiaries.models import Beneficiary, IdentityDocument, PersonKey
 from caseapp.extensions import db
+from caseapp.id_lists import among
 
 # Blocking-key candidates scored at most per record: the people sharing the most keys with it (a namesake born
 # years apart shares one pair key, the same person usually the pair, given-name-and-year and family-name-and-year
@@ -42,12 +44,12 @@ def _record(person, document: str) -> dict:
             "document_number": document}
 
 
-def _best_score(record: dict, alternatives: list[dict], theirs: dict, person) -> float:
-    """The best score over the Latin and the Arabic-script spellings of both records."""
-    variants = [theirs]
+def _spellings(person) -> list[tuple[str, str]]:
+    """A candidate's (given, family) names: the Latin, and the Arabic-script ones when recorded."""
+    latin = spelling({"given_name": person.given_name, "family_name": person.family_name})
     if person.given_name_alt or person.family_name_alt:
-        variants.append(dict(theirs, given_name=person.given_name_alt or "", family_name=person.family_name_alt or ""))
-    return max(score_pair(mine, other) for mine in [record, *alternatives] for other in variants)
+        return [latin, spelling({"given_name": person.given_name_alt, "family_name": person.family_name_alt})]
+    return [latin]
 
 
 def _candidate_ids(keys: set[str], document_number: str | None) -> list[int]:
@@ -65,7 +67,7 @@ def _candidate_ids(keys: set[str], document_number: str | None) -> list[int]:
 def _first_documents(ids: list[int]) -> dict[int, str]:
     """Each person's first document number (decrypted), as `Beneficiary.documents[0]`."""
     first = {}
-    for document in db.session.scalars(select(IdentityDocument).where(IdentityDocument.beneficiary_id.in_(ids))
+    for document in db.session.scalars(select(IdentityDocument).where(among(IdentityDocument.beneficiary_id, ids))
                                        .order_by(IdentityDocument.id)):
         first.setdefault(document.beneficiary_id, document)
     return {person_id: document.number for person_id, document in first.items()}
@@ -76,41 +78,49 @@ def _former_records(ids: list[int]) -> list[tuple]:
     spellings, so that a match on one of them is a match on it."""
     found, root_of = [], {person_id: person_id for person_id in ids}
     while root_of and (layer := db.session.execute(select(*_COLUMNS, Beneficiary.merged_into_id).where(
-            Beneficiary.merged_into_id.in_(sorted(root_of)), Beneficiary.anonymised_at.is_(None))).all()):
+            among(Beneficiary.merged_into_id, root_of), Beneficiary.anonymised_at.is_(None))).all()):
         found += [(row, root_of[row.merged_into_id]) for row in layer]
         root_of = {row.id: root_of[row.merged_into_id] for row in layer}
     return found
 
 
-def find_duplicates(actor, record: dict, alternative_names: tuple[str, str] = ("", "")) -> Duplicates:
-    """Likely duplicates of `record` (score_pair's keys; date_of_birth ISO); `alternative_names` are its
-    Arabic-script (or other) given and family names.
+def likely_duplicates(record: dict, alternative_names: tuple[str, str] = ("", "")) -> dict[int, float]:
+    """The id and score of every likely duplicate of `record` (score_pair's keys; date_of_birth ISO), in anyone's
+    scope; `alternative_names` are its Arabic-script (or other) given and family names.
 
-    Candidates are read as plain rows and checked first with `may_match` (dates, document, sex, nationality);
-    only those that may match have their names compared, and only the likely duplicates are loaded as records."""
+    Candidates are read as plain rows and checked first with `may_reach` (dates, document, sex, nationality); only
+    those that may match have their names compared."""
     birth = date.fromisoformat(record["date_of_birth"]) if record.get("date_of_birth") else None
     keys = candidate_keys((record["given_name"], alternative_names[0]), (record["family_name"], alternative_names[1]),
                           birth)
     ids = _candidate_ids(keys, record.get("document_number"))
     if not ids:
-        return Duplicates([], 0)
-    rows = db.session.execute(select(*_COLUMNS).where(Beneficiary.id.in_(ids), Beneficiary.anonymised_at.is_(None),
+        return {}
+    rows = db.session.execute(select(*_COLUMNS).where(among(Beneficiary.id, ids), Beneficiary.anonymised_at.is_(None),
                                                       Beneficiary.merged_into_id.is_(None))).all()
     formers = _former_records([row.id for row in rows])
     # a document number only counts when both records have one: no need to decrypt theirs otherwise
     documents = _first_documents([row.id for row in rows]) if record.get("document_number") else {}
-    alternatives = [dict(record, given_name=alternative_names[0], family_name=alternative_names[1])] \
-        if any(alternative_names) else []
+    mine = [spelling(record)]
+    if any(alternative_names):
+        mine.append(spelling({"given_name": alternative_names[0], "family_name": alternative_names[1]}))
     scores: dict[int, float] = {}
     for row, person_id in [*((row, row.id) for row in rows), *formers]:
-        theirs = _record(row, documents.get(person_id, ""))
-        if may_match(record, theirs):
-            score = _best_score(record, alternatives, theirs, row)
+        evidence = evidence_without_names(record, _record(row, documents.get(person_id, "")))
+        if may_reach(evidence):
+            score = best_score(mine, _spellings(row), evidence)
             if score >= MATCH_THRESHOLD:
                 scores[person_id] = max(score, scores.get(person_id, 0.0))
+    return scores
+
+
+def find_duplicates(actor, record: dict, alternative_names: tuple[str, str] = ("", "")) -> Duplicates:
+    """The likely duplicates of `record` (see likely_duplicates) the actor may see, and how many more exist; only
+    those are loaded as records."""
+    scores = likely_duplicates(record, alternative_names)
     if not scores:
         return Duplicates([], 0)
-    people = db.session.scalars(select(Beneficiary).where(Beneficiary.id.in_(sorted(scores)))
+    people = db.session.scalars(select(Beneficiary).where(among(Beneficiary.id, scores))
                                 .options(selectinload(Beneficiary.documents), selectinload(Beneficiary.cases))).all()
     likely = sorted(((person, scores[person.id]) for person in people), key=lambda pair: (-pair[1], pair[0].id))
     visible = [(person, score) for person, score in likely if can(actor, "beneficiary.view", person)]

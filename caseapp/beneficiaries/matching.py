@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 from caseapp.beneficiaries.matching_dates import date_evidence
@@ -124,16 +124,25 @@ def _field_weight(similarity: float | None) -> float:
     return max(_FIELD_MIN, _FIELD_SLOPE_DOWN * (similarity - _FIELD_NEUTRAL))
 
 
+@lru_cache(maxsize=65536)
+def _names_evidence(given_a: str, family_a: str, given_b: str, family_b: str) -> tuple[float | None, float | None]:
+    """name_evidence of two people's name texts, remembered: candidates for one record often share its names."""
+    return name_evidence(name_key(given_a), name_key(family_a), name_key(given_b), name_key(family_b))
+
+
 def features(a: Mapping, b: Mapping) -> dict:
     """The evidence of a pair: name similarities (given, family), date and document weights."""
-    ga, fa = name_key(_text(a.get("given_name"))), name_key(_text(a.get("family_name")))
-    gb, fb = name_key(_text(b.get("given_name"))), name_key(_text(b.get("family_name")))
     return {
-        "names": name_evidence(ga, fa, gb, fb),
+        "names": _names_evidence(*spelling(a), *spelling(b)),
         "date": date_evidence(_text(a.get("date_of_birth")), _flag(a.get("dob_is_estimated")),
                               _text(b.get("date_of_birth")), _flag(b.get("dob_is_estimated"))),
         "doc": _document_evidence(_text(a.get("document_number")), _text(b.get("document_number"))),
     }
+
+
+def spelling(record: Mapping) -> tuple[str, str]:
+    """The (given, family) names of a record."""
+    return _text(record.get("given_name")), _text(record.get("family_name"))
 
 
 def _sex_and_nationality_evidence(a: Mapping, b: Mapping) -> float:
@@ -147,28 +156,45 @@ def _sex_and_nationality_evidence(a: Mapping, b: Mapping) -> float:
     return weight
 
 
+def evidence_without_names(a: Mapping, b: Mapping) -> tuple[float, float]:
+    """(dates, sex and nationality; document) log-odds of a pair: everything the names do not change."""
+    return (date_evidence(_text(a.get("date_of_birth")), _flag(a.get("dob_is_estimated")),
+                          _text(b.get("date_of_birth")), _flag(b.get("dob_is_estimated")))
+            + _sex_and_nationality_evidence(a, b),
+            _document_evidence(_text(a.get("document_number")), _text(b.get("document_number"))))
+
+
+def best_score(spellings_a: Iterable[tuple[str, str]], spellings_b: Iterable[tuple[str, str]],
+               evidence: tuple[float, float]) -> float:
+    """score_pair of two records (their `evidence_without_names`) under the best pair of their spellings, e.g. the
+    Latin and the Arabic-script (given, family) names of each."""
+    other, doc = evidence
+    best = -math.inf
+    for mine in spellings_a:
+        for theirs in spellings_b:
+            names = _names_evidence(*mine, *theirs)
+            document = _DOC_EQUAL_NAME_DIFFERENT if doc == _DOC_EQUAL and any(
+                s is not None and s < 0.6 for s in names) else doc
+            best = max(best, _BIAS + _names_weight(names) + other + document)
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, best))))
+
+
 def score_pair(a: Mapping, b: Mapping) -> float:
     """Probability-like score in [0, 1] that records a and b describe the same person (symmetric)."""
-    f = features(a, b)
-    doc = f["doc"]
-    if doc == _DOC_EQUAL and any(s is not None and s < 0.6 for s in f["names"]):
-        doc = _DOC_EQUAL_NAME_DIFFERENT
-    logit = _BIAS + _names_weight(f["names"]) + f["date"] + doc + _sex_and_nationality_evidence(a, b)
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
+    return best_score([spelling(a)], [spelling(b)], evidence_without_names(a, b))
 
 
 _THRESHOLD_LOGIT = math.log(MATCH_THRESHOLD / (1.0 - MATCH_THRESHOLD))
 
 
-def may_match(a: Mapping, b: Mapping) -> bool:
-    """False when `score_pair(a, b)` cannot reach MATCH_THRESHOLD whatever the names: the evidence of the dates,
-    documents, sex and nationality plus the most two names can add stays below it. Exact (never drops a pair
-    score_pair would accept) and much cheaper than comparing names, so candidates are checked with it first -
-    e.g. namesakes born years apart, or two exact dates of birth that differ."""
-    logit = (_BIAS + 2 * _FIELD_MAX
-             + date_evidence(_text(a.get("date_of_birth")), _flag(a.get("dob_is_estimated")),
-                             _text(b.get("date_of_birth")), _flag(b.get("dob_is_estimated")))
-             + _document_evidence(_text(a.get("document_number")), _text(b.get("document_number")))
-             + _sex_and_nationality_evidence(a, b))
-    return logit >= _THRESHOLD_LOGIT - 1e-9
+def may_reach(evidence: tuple[float, float]) -> bool:
+    """False when two records with this `evidence_without_names` cannot reach MATCH_THRESHOLD whatever their names:
+    it plus the most two names can add stays below it. Exact (never drops a pair score_pair would accept) and much
+    cheaper than comparing names, so candidates are checked with it first - e.g. namesakes born years apart, or two
+    exact dates of birth that differ."""
+    return _BIAS + 2 * _FIELD_MAX + sum(evidence) >= _THRESHOLD_LOGIT - 1e-9
 
+
+def may_match(a: Mapping, b: Mapping) -> bool:
+    """may_reach for two records."""
+    return may_reach(evidence_without_names(a, b))

@@ -1,7 +1,7 @@
 """People the programme helps, with their documents, flags, household and consents."""
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
@@ -53,7 +53,7 @@ class Beneficiary(db.Model):
     registered_at_service_point_id: Mapped[int] = mapped_column(ForeignKey("service_point.id"), index=True)
     anonymised_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     # A tombstone after a merge: the record kept instead (its cases, referrals and notes moved there).
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("beneficiary.id"))  # indexed: see __table_args__
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
     version: Mapped[int] = mapped_column(default=1)
 
@@ -62,6 +62,10 @@ class Beneficiary(db.Model):
         # (pg_trgm) serves that; elsewhere the column has a plain index.
         db.Index("ix_beneficiary_name_search", "name_search", postgresql_using="gin",
                  postgresql_ops={"name_search": "gin_trgm_ops"}),
+        # Tombstones only: with every standing record's NULL in a full index, SQLite's statistics say ~1,000 rows per
+        # value, and it scanned the table for `merged_into_id IN (500 candidates)` (18 ms at 100,000 people).
+        db.Index("ix_beneficiary_merged_into_id", "merged_into_id", sqlite_where=text("merged_into_id IS NOT NULL"),
+                 postgresql_where=text("merged_into_id IS NOT NULL")),
     )
 
     commune: Mapped["Commune"] = relationship()  # noqa: F821
