@@ -186,3 +186,19 @@ def test_score_is_in_range_and_symmetric():
         forward, backward = score_pair(a, b), score_pair(b, a)
         assert 0.0 <= forward <= 1.0
         assert forward == backward
+
+
+def test_best_score_is_score_pair_under_the_best_pair_of_spellings():
+    """find_duplicates scores a candidate once over every pair of spellings (Latin and Arabic-script names of both
+    records): the result is exactly the best score_pair of those pairs, document and dates included, on every dev
+    pair and with the names of the other record of the pair as a second spelling."""
+    from caseapp.beneficiaries.matching import best_score, evidence_without_names, spelling
+
+    rows = _dev_rows()
+    for row, other in zip(rows, rows[1:] + rows[:1]):
+        a, b = _side(row, "a"), _side(row, "b")
+        a_alt, b_alt = (dict(mine, given_name=theirs["given_name"], family_name=theirs["family_name"])
+                        for mine, theirs in ((a, _side(other, "a")), (b, _side(other, "b"))))
+        expected = max(score_pair(x, y) for x in (a, a_alt) for y in (b, b_alt))
+        assert best_score([spelling(a), spelling(a_alt)], [spelling(b), spelling(b_alt)],
+                          evidence_without_names(a, b)) == expected
