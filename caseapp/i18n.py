@@ -1,4 +1,7 @@
-"""Locale selection (user preference → session → browser → French), text direction, localized names."""
+"""Locale selection (user preference → session → browser → French), text direction, localized names, time zone."""
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
 from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -6,6 +9,18 @@ from flask_login import current_user
 LANGUAGES = {"fr": "Français", "ar": "العربية", "en": "English"}
 RTL_LANGUAGES = {"ar"}
 DEFAULT_LANGUAGE = "fr"
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def programme_timezone() -> ZoneInfo:
+    """The programme's time zone (BABEL_DEFAULT_TIMEZONE), from the system's time-zone database, for every local
+    date and time the app shows or computes. Not Flask-Babel's `get_timezone` (pytz): pytz 2026.6 puts Morocco at
+    UTC+0 from 20 September 2026, an hour behind its UTC+1 (UTC+0 only during Ramadan)."""
+    return _zone(current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
 
 def select_locale() -> str:

@@ -6,23 +6,23 @@ from flask import Flask
 from babel import dates as babel_dates
 from babel.lists import format_list
 from babel.numbers import format_decimal as babel_format_decimal
-from flask_babel import format_decimal, get_locale, get_timezone
+from flask_babel import format_decimal, get_locale
 
 from caseapp import labels
 from caseapp.assets import init_assets
-from caseapp.i18n import current_language
+from caseapp.i18n import current_language, programme_timezone
 from caseapp.places.countries import country_name
 
 
 def _date(value: date | datetime | None) -> str:
-    """A date, or a moment in the configured time zone, written as Flask-Babel's "medium" format writes it. The date
+    """A date, or a moment in the programme's time zone (i18n.programme_timezone), written as Flask-Babel's "medium" format writes it. The date
     part is remembered per day and language: Babel takes ~150 µs for each (month names), and a list shows 50."""
     if value is None:
         return ""
     locale = get_locale()  # a Locale: given its name, Babel would build a new one at each call (~200 µs)
     if not isinstance(value, datetime):
         return _formatted_date(value, str(locale))
-    local = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(get_timezone())
+    local = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(programme_timezone())
     return (_datetime_layout(str(locale)).replace("{0}", babel_dates.format_time(local, "medium", locale=locale))
             .replace("{1}", _formatted_date(local.date(), str(locale))))
 

@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import Row, Select, and_, func, or_, select
 
 from caseapp.access.policy import can
@@ -18,6 +17,7 @@ from caseapp.auth.models import User
 from caseapp.beneficiaries.models import Beneficiary, ConsentRecord, IdentityDocument
 from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, FollowUp, PlanAction, PlanGoal
 from caseapp.extensions import db
+from caseapp.i18n import programme_timezone
 from caseapp.pagination import Page, page_of
 from caseapp.partners.models import Partner
 from caseapp.referrals.models import Referral
@@ -57,7 +57,7 @@ def _newest_first(query: Select) -> Select:
 
 def local_day_start(day: date, zone: ZoneInfo | None = None) -> datetime:
     """The UTC instant at which `day` starts in the programme's time zone (BABEL_DEFAULT_TIMEZONE)."""
-    zone = zone or ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    zone = zone or programme_timezone()
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc)
 
 

@@ -3,9 +3,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import exists, func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
@@ -19,6 +17,7 @@ from caseapp.beneficiaries.models import Beneficiary, BeneficiaryFlag, IdentityD
 from caseapp.beneficiaries.normalize import normalize_name, phone_digits
 from caseapp.cases.models import CASE_STATUSES, RISK_LEVELS, Case, CaseNumberCounter, FollowUp
 from caseapp.extensions import db
+from caseapp.i18n import programme_timezone
 from caseapp.pagination import Page, count_rows, page_of
 from caseapp.models_base import utcnow
 
@@ -57,7 +56,7 @@ CASE_OPEN_FIELDS = ["number", "service_point_id", "assigned_worker_id", "status"
 def open_case(actor, person: Beneficiary, service_point) -> Case:
     """Open a case for `person` at `service_point`, assigned to the actor."""
     opened_at = utcnow()
-    local_year = opened_at.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).year
+    local_year = opened_at.astimezone(programme_timezone()).year
     case = Case(
         number=next_case_number(service_point.commune_code, local_year),
         beneficiary=person, partner_id=service_point.partner_id, service_point_id=service_point.id,

@@ -3,13 +3,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from caseapp.auth.models import User
 from caseapp.beneficiaries.models import VulnerabilityFlag
 from caseapp.cases.workflow import closure_reasons
 from caseapp.extensions import db
+from caseapp.i18n import programme_timezone
 from caseapp.places.models import Commune, ServicePoint
 from caseapp.referrals.models import PRIORITIES, DirectoryEntry
 from caseapp.referrals.services import deadline_hours
@@ -92,5 +92,5 @@ def load_setting() -> Setting:
                                       .order_by(VulnerabilityFlag.code)).all()),
         closure_reasons=sorted(closure_reasons()),
         deadline_hours={priority: deadline_hours(priority) for priority in PRIORITIES},
-        timezone=ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]),
+        timezone=programme_timezone(),
     )
