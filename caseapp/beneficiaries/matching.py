@@ -130,16 +130,6 @@ def _names_evidence(given_a: str, family_a: str, given_b: str, family_b: str) ->
     return name_evidence(name_key(given_a), name_key(family_a), name_key(given_b), name_key(family_b))
 
 
-def features(a: Mapping, b: Mapping) -> dict:
-    """The evidence of a pair: name similarities (given, family), date and document weights."""
-    return {
-        "names": _names_evidence(*spelling(a), *spelling(b)),
-        "date": date_evidence(_text(a.get("date_of_birth")), _flag(a.get("dob_is_estimated")),
-                              _text(b.get("date_of_birth")), _flag(b.get("dob_is_estimated"))),
-        "doc": _document_evidence(_text(a.get("document_number")), _text(b.get("document_number"))),
-    }
-
-
 def spelling(record: Mapping) -> tuple[str, str]:
     """The (given, family) names of a record."""
     return _text(record.get("given_name")), _text(record.get("family_name"))
@@ -194,7 +184,3 @@ def may_reach(evidence: tuple[float, float]) -> bool:
     exact dates of birth that differ."""
     return _BIAS + 2 * _FIELD_MAX + sum(evidence) >= _THRESHOLD_LOGIT - 1e-9
 
-
-def may_match(a: Mapping, b: Mapping) -> bool:
-    """may_reach for two records."""
-    return may_reach(evidence_without_names(a, b))
