@@ -52,7 +52,7 @@ def _trust_proxies(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from caseapp import models  # noqa: F401  (registers every model on the metadata)
     from caseapp.extensions import babel, csrf, db, login_manager, migrate
-    from caseapp.i18n import select_locale
+    from caseapp.i18n import install_template_gettext, select_locale
     from caseapp.security.database import configure_sqlite, engine_options
     from caseapp.security.encryption import install_keyring
 
@@ -63,6 +63,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(ROOT / "translations"))
+    install_template_gettext(app)
     login_manager.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)

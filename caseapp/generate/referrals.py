@@ -124,7 +124,8 @@ def refer(chunk: Chunk, setting: Setting, reg: Registered, status: str, window: 
         chunk.audit(created_at, worker, "consent.record", "consent_record", consent["id"], kind="sharing",
                     partner_id=partner_id, method=method)
     referral = chunk.add("referral", {
-        "case_id": reg.case["id"], "service_code": service_code, "receiving_partner_id": partner_id,
+        "case_id": reg.case["id"], "partner_id": reg.case["partner_id"],
+        "service_point_id": reg.case["service_point_id"], "service_code": service_code, "receiving_partner_id": partner_id,
         "priority": priority, "reason": texts.REFERRAL_REASONS[setting.service_area[service_code]],
         "shared_fields": ",".join(sorted(rng.sample(SHAREABLE_FIELDS, rng.randint(0, 2)))),
         "consent_id": consent["id"] if consent else None, "status": "draft", "created_by_id": worker.id,

@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from caseapp.extensions import db
 from caseapp.i18n import localized_name
@@ -56,6 +56,10 @@ class Referral(db.Model):
     __tablename__ = "referral"
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    # Where the case is worked, copied from it and kept equal by the database (fk_referral_case_scope, ON UPDATE
+    # CASCADE): who may see a referral is then read from the referral's own index, without joining the cases.
+    partner_id: Mapped[int] = mapped_column()
+    service_point_id: Mapped[int] = mapped_column()
     service_code: Mapped[str] = mapped_column(ForeignKey("service.code"))
     receiving_partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), index=True)
     priority: Mapped[str] = mapped_column(String(12))
@@ -73,7 +77,7 @@ class Referral(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True), index=True)
     outcome: Mapped[str | None] = mapped_column(String(24))
     version: Mapped[int] = mapped_column(default=1)
-    case: Mapped["Case"] = relationship()  # noqa: F821
+    case: Mapped["Case"] = relationship(foreign_keys=[case_id])  # noqa: F821
     service: Mapped[Service] = relationship()
     receiving_partner: Mapped["Partner"] = relationship()  # noqa: F821
     events: Mapped[list["ReferralEvent"]] = relationship(
@@ -81,12 +85,22 @@ class Referral(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
+        db.ForeignKeyConstraint(["case_id", "partner_id", "service_point_id"],
+                                ["case_file.id", "case_file.partner_id", "case_file.service_point_id"],
+                                name="fk_referral_case_scope", onupdate="CASCADE"),
         # The inbox (a receiving partner's, by deadline), the review queue (submitted, oldest first), and the home
-        # page's counts by status with the overdue ones, read from the index alone (the case tells the organisation).
+        # page's counts by status with the overdue ones, read from the index alone.
         db.Index("ix_referral_inbox", "receiving_partner_id", "deadline_at", "id"),
         db.Index("ix_referral_status_created", "status", "created_at", "id"),
         db.Index("ix_referral_status_deadline_case", "status", "deadline_at", "case_id"),
+        db.Index("ix_referral_scope_status", "partner_id", "status", "service_point_id", "deadline_at"),
     )
+
+    @validates("case")
+    def _copy_case_scope(self, _key, case):
+        """A referral is worked where its case is: its organisation and service point come with the case."""
+        self.partner_id, self.service_point_id = case.partner_id, case.service_point_id
+        return case
 
     @property
     def shared_field_list(self) -> list[str]:

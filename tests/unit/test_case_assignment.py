@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from caseapp.access.policy import can, scope
 from caseapp.auth.models import User
@@ -25,6 +26,7 @@ from caseapp.errors import DomainError
 from caseapp.extensions import db
 from caseapp.partners.models import Partner
 from caseapp.places.models import ServicePoint
+from caseapp.referrals.models import Referral
 from tests.conftest import EXPECTED_SCOPE, PASSWORD, USERS, valid_registration
 
 TODAY = date(2026, 3, 15)
@@ -195,6 +197,35 @@ def test_only_the_receiving_organisations_supervisor_decides_and_acceptance_move
     # The old organisation's worker no longer sees its follow-up in their work lists either.
     assert search_cases(_user(world, "caseworker_a"), filters=CaseFilters(overdue=True),
                         today=TODAY + timedelta(days=1)).total == 0
+
+
+def test_a_transfer_carries_the_cases_referrals_to_the_new_organisation(app_ctx, world):
+    """A referral copies where its case is worked (for its own scope index); the database keeps the copy equal."""
+    case = _new_case(world)
+    referral = Referral(case=case, service_code="employment.anapec", receiving_partner_id=world.partners["C"],
+                        priority="normal", reason="Need", created_by_id=world.users["caseworker_a"])
+    db.session.add(referral)
+    db.session.commit()
+
+    def seen_by() -> set[str]:
+        return {key for key in USERS if db.session.scalar(
+            scope(_user(world, key), select(Referral.id), Referral).where(Referral.id == referral.id))}
+
+    assert (referral.partner_id, referral.service_point_id) == (world.partners["A"], world.service_points["A-OUJ"])
+    assert seen_by() == _visible_to(world, case) == {"caseworker_a", "caseworker_restricted", "supervisor_a"}
+
+    transfer = propose_transfer(_user(world, "supervisor_a"), case, world.service_points["B-BEM"], "Moved")
+    decide_transfer(_user(world, "supervisor_b"), transfer, accept=True)
+    db.session.commit()
+    db.session.expire_all()
+    assert (referral.partner_id, referral.service_point_id) == (world.partners["B"], world.service_points["B-BEM"])
+    assert seen_by() == _visible_to(world, case) == {"caseworker_b", "supervisor_b"}
+
+    with pytest.raises(IntegrityError):  # a copy that differs from its case is refused
+        db.session.execute(update(Referral).where(Referral.id == referral.id)
+                           .values(service_point_id=world.service_points["A-OUJ"]))
+        db.session.flush()
+    db.session.rollback()
 
 
 def test_a_declined_transfer_leaves_the_case_where_it_was(app_ctx, world):

@@ -226,10 +226,14 @@ def test_referral_lists_home_pages_and_dashboard(app, login_as, rows):
         Use("referrals of my cases, newest first", "caseworker_a", "/referrals/"),
         Use("a worker's home: recent cases", "caseworker_a", "/",
             r"assigned_worker_id = \S+ ORDER BY case_file\.updated_at DESC", "ix_case_file_worker_updated"),
-        # The referral counts by status: through (status, deadline, case); PostgreSQL may as well start from the
-        # organisation's cases on tables this small (both indexed; every plan is checked for full scans anyway).
+        # The referral counts by status, from the referral's copy of its case's organisation, without the cases.
         Use("a supervisor's home: referral counts", "supervisor_a", "/", r"referral\.deadline_at <",
-            {"sqlite": "ix_referral_status_deadline_case"}),
+            "ix_referral_scope_status"),
+        Use("a supervisor's home: closure requests waiting", "supervisor_a", "/",
+            r"(?s)SELECT count\(\*\).*closure_requested_at IS NOT NULL", "ix_case_file_awaiting_closure"),
+        # PostgreSQL may as well walk the organisation's cases by date on tables this small (still no full scan).
+        Use("a supervisor's home: open cases per worker", "supervisor_a", "/", r"GROUP BY case_file\.assigned_worker_id",
+            {"sqlite": "ix_case_file_partner_status_worker"}),
         Use("unread notifications (every page)", "caseworker_a", "/notifications", r"notification\.read_at IS NULL",
             "ix_notification_user_unread"),
         Use("home of the receiving partner", "receiver", "/"),

@@ -115,7 +115,7 @@ class Builder:
         db.session.flush()
 
     def referral(self, key, service, partner, priority, *steps):
-        referral = Referral(case_id=self.cases[key].id, service_code=service,
+        referral = Referral(case=self.cases[key], service_code=service,
                             receiving_partner_id=self.world.partners[partner], priority=priority, reason="Need",
                             created_by_id=self.worker.id, status="draft")
         db.session.add(referral)
