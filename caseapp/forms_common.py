@@ -1,9 +1,11 @@
 """Form pieces shared by the features: options, checkbox lists, record ids, the form bases."""
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, SelectMultipleField
+from markupsafe import Markup, escape
+from wtforms import HiddenField, IntegerField, SelectChoice, SelectMultipleField
+from wtforms import SelectField as WTFormsSelectField
 from wtforms.validators import Optional
-from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget, Select
 
 from caseapp.security.form_tokens import new_form_token
 
@@ -11,6 +13,25 @@ from caseapp.security.form_tokens import new_form_token
 def choices(labels: dict, blank: bool = False) -> list[SelectChoice]:
     """Options from a value → label table (labels may be lazy), optionally after an empty one."""
     return ([SelectChoice("", "—")] if blank else []) + [SelectChoice(value, label) for value, label in labels.items()]
+
+
+class PlainOptionsSelect(Select):
+    """WTForms' select, writing each plain option (no extra attributes) directly, byte for byte as WTForms does:
+    its generic attribute writer took ~40 µs an option, and the case list's filters have ~60."""
+
+    @classmethod
+    def render_option(cls, choice, **kwargs):
+        if kwargs or choice.render_kw:
+            return super().render_option(choice, **kwargs)
+        value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+        selected = "selected " if choice.selected else ""
+        return Markup(f'<option {selected}value="{escape(value)}">{escape(choice.label or choice.value)}</option>')
+
+
+class SelectField(WTFormsSelectField):
+    """A drop-down list (WTForms' SelectField with PlainOptionsSelect)."""
+
+    widget = PlainOptionsSelect()
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -45,7 +45,7 @@ def _datetime_layout(locale: str) -> str:
     return babel_dates.get_datetime_format("medium", locale=locale).replace("'", "")
 
 
-def _number(value) -> str:
+def number_text(value) -> str:
     """A number written the way the interface language writes it. Remembered per value and language: a report page
     writes about 1,000 whole numbers, mostly the same small counts, and Babel takes ~50 µs for each."""
     if type(value) is not int:  # only whole numbers: -0.0 == 0 would share a remembered "-0"
@@ -88,7 +88,7 @@ def init_templating(app: Flask) -> None:
     init_assets(app)
     app.jinja_env.filters.update(
         date=_date,
-        number=_number,
+        number=number_text,
         country=country_name,
         sex_label=_label(labels.SEX_LABELS),
         profile_label=_label(labels.PROFILE_LABELS),

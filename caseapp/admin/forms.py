@@ -1,8 +1,8 @@
 """Administration forms; choices that depend on data are filled in by the views, the services validate."""
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, StringField
 
-from caseapp.forms_common import AppForm, CreateForm, MultiCheckboxField, choices, record_id
+from caseapp.forms_common import AppForm, CreateForm, MultiCheckboxField, SelectField, choices, record_id
 from caseapp.i18n import LANGUAGES
 from caseapp.labels import ROLE_LABELS
 

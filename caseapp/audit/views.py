@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import SelectField, StringField
+from wtforms import StringField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 from wtforms.widgets import DateInput
 
@@ -21,7 +21,7 @@ from caseapp.audit.queries import (
 from caseapp.beneficiaries.models import Beneficiary
 from caseapp.cases.models import Case
 from caseapp.extensions import db
-from caseapp.forms_common import MAX_RECORD_ID, AppForm, choices
+from caseapp.forms_common import AppForm, MAX_RECORD_ID, SelectField, choices
 from caseapp.models_base import utcnow
 from caseapp.partners.models import Partner
 from caseapp.security.rate_limit import limit_exports

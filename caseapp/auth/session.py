@@ -3,6 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import redirect, request, session, url_for
 from flask_login import LoginManager, current_user, logout_user
+from sqlalchemy.orm import joinedload
 from flask_babel import lazy_gettext as _l
 
 from caseapp.extensions import db
@@ -29,7 +30,8 @@ def init_login_manager(login_manager: LoginManager) -> None:
         user_id, _, version = identity.partition(":")
         if not user_id.isdigit() or not version.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
+        # With its organisation and service points, which most pages read (layout, scope): one query, not three.
+        user = db.session.get(User, int(user_id), options=[joinedload(User.partner), joinedload(User.service_points)])
         if user is None or not user.active or user.session_version != int(version):
             return None
         return user

@@ -1,9 +1,9 @@
 """The registration form: parses and requires; the service decides what is valid."""
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from caseapp.forms_common import CreateForm, IdSelectField, MultiCheckboxField, choices
+from caseapp.forms_common import CreateForm, IdSelectField, MultiCheckboxField, SelectField, choices
 from caseapp.labels import CONSENT_METHOD_LABELS, DOCUMENT_TYPE_LABELS, PROFILE_LABELS, SEX_LABELS
 
 

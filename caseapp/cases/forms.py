@@ -1,10 +1,10 @@
 """Forms of the case list and the case page (choices that depend on the user are filled in by views)."""
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from caseapp.forms_common import (
-    AppForm, CreateForm, EditForm, IdCheckboxField, IdSelectField, MultiCheckboxField, choices,
+    AppForm, CreateForm, EditForm, IdCheckboxField, IdSelectField, MultiCheckboxField, SelectField, choices,
 )
 from caseapp.labels import ACTION_STATUS_LABELS, NOTE_KIND_LABELS, RISK_LABELS, SERVICE_AREA_LABELS
 

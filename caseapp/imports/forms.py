@@ -1,10 +1,10 @@
 """Forms of the import pages: upload, column mapping, import of a checked file, rollback."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import Length, Optional
 
-from caseapp.forms_common import AppForm, IdSelectField
+from caseapp.forms_common import AppForm, IdSelectField, SelectField
 from caseapp.imports.fields import FIELD_LABELS, MAX_MAPPING_NAME
 
 FILE_HELP = _l("An .xlsx workbook (first sheet) or a CSV file in UTF-8, with the column headings in the first row; "

@@ -1,9 +1,9 @@
 """Forms of the data-protection pages: consent, lookup by case number, anonymisation (choices filled by views)."""
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from caseapp.forms_common import AppForm, CreateForm, choices, record_id
+from caseapp.forms_common import AppForm, CreateForm, SelectField, choices, record_id
 from caseapp.labels import CONSENT_KIND_LABELS, CONSENT_METHOD_LABELS
 from caseapp.privacy.labels import ERASURE_REASON_LABELS
 

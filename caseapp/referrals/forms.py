@@ -1,9 +1,9 @@
 """Referral, transition and service-directory forms (choices that depend on data are filled in by views)."""
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from caseapp.forms_common import AppForm, CreateForm, IdSelectField, MultiCheckboxField, choices
+from caseapp.forms_common import AppForm, CreateForm, IdSelectField, MultiCheckboxField, SelectField, choices
 from caseapp.labels import CONSENT_METHOD_LABELS, OUTCOME_LABELS, PRIORITY_LABELS, SHAREABLE_FIELD_LABELS
 
 

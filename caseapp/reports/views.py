@@ -3,6 +3,7 @@
 Every page reads the protected content only (caseapp/reports/content.py: suppressed counts are already null), so
 no page or download can show a value disclosure control hid. Publishing rebuilds the figures on the server.
 """
+from collections.abc import Callable
 from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
@@ -10,6 +11,7 @@ from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import HiddenField, StringField
@@ -26,6 +28,7 @@ from caseapp.reports.labels import indicator_titles, labeller
 from caseapp.reports.models import PublishedReport
 from caseapp.reports.periods import parse_period
 from caseapp.security.form_tokens import bind_form_token, claim_form_token
+from caseapp.templating import number_text
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -157,10 +160,21 @@ def _report_page(content: dict, report: PublishedReport | None, publish_form: Pu
     label, titles = labeller(), indicator_titles()
     return render_template(
         "reports/show.html", content=content, report=report, publish_form=publish_form,
+        count=_count_writer(content["threshold"]),
         tables=[_table_view(table, label, titles) for table in content["tables"]],
         rates=_rates_view(content["rates"], label, titles),
         first_day=date.fromisoformat(content["first_day"]), last_day=date.fromisoformat(content["last_day"]),
         excluded=_excluded_text(content["excluded_rounded"]), method=method_text(content["threshold"]))
+
+
+def _count_writer(threshold: int) -> Callable[[int | None], Markup]:
+    """`count(value)` for the page: the number in the interface language, or, when suppressed, a dash with the
+    reason for every reader (its text made once per page: a report shows ~900 cells)."""
+    suppressed = Markup('<abbr class="suppressed" title="%s"><span aria-hidden="true">—</span>'
+                        '<span class="visually-hidden">%s</span></abbr>') % (
+        _("Not shown: a count from 1 to %(small)s, or a count hidden so that such a count cannot be worked out.",
+          small=threshold - 1), _("not shown"))
+    return lambda value: suppressed if value is None else escape(number_text(value))
 
 
 def _key(**values: str) -> tuple:
