@@ -28,7 +28,10 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from unittest import mock
 
+from sqlalchemy.engine import make_url
+
 import load_data
+from cpu_use import CpuMeter
 from load_wrk import Target, run_wrk
 from tests.live.client import Browser, Page, log_in
 from tests.live.servers import AppServers
@@ -79,6 +82,7 @@ class Row:
     errors: int
     budget: str = ""
     ratio: float | None = None
+    cpu_ms: tuple[float, float] | None = None  # CPU per request: (app server, database on this machine)
 
 
 # --- what each row measures -----------------------------------------------------------------------------------
@@ -143,8 +147,9 @@ def bare_target(run: Run) -> Target:
 
 # --- measuring ------------------------------------------------------------------------------------------------
 
-def measure(run: Run, target: Target, args) -> Row:
-    """Check the target's first request, warm up, then drive it with wrk: one table row."""
+def measure(run: Run, target: Target, args, meter: CpuMeter) -> Row:
+    """Check the target's first request, warm up, then drive it with wrk: one table row, with the CPU time the
+    app server and the database spent per answered request."""
     first, browser = target.requests[0], Browser(run.base_url)
     if first["cookie"]:
         browser.cookies = dict(pair.split("=", 1) for pair in first["cookie"].split("; "))
@@ -153,11 +158,15 @@ def measure(run: Run, target: Target, args) -> Row:
     expect(page, target.expect)
     if args.warmup:
         run_wrk(run.base_url, target, args.warmup, args.connections)
+    meter.start()
     figures = run_wrk(run.base_url, target, args.duration, args.connections)
+    app_seconds, database_seconds = meter.stop()
+    cpu_ms = (app_seconds * 1000 / figures.requests, database_seconds * 1000 / figures.requests) \
+        if figures.requests else None
     print(f"  {target.name}: {figures.requests_per_second:.1f} requests/s, p95 {figures.p95_ms:.0f} ms, "
           f"{figures.errors} errors", flush=True)
     return Row(target.name, target.user, figures.median_ms, figures.p95_ms, figures.requests_per_second,
-               figures.errors)
+               figures.errors, cpu_ms=cpu_ms)
 
 
 def _timed(action) -> tuple[Page, float]:
@@ -212,13 +221,15 @@ def budget(row: Row, bare_rps: float) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    lines = ["| endpoint | user | median ms | p95 ms | requests/s | × bare | errors | budget |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| endpoint | user | median ms | p95 ms | requests/s | × bare | CPU ms/request (app + database) "
+             "| errors | budget |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         rate = f"{row.requests_per_second:.1f}" if row.requests_per_second is not None else "—"
         ratio = f"{row.ratio:.3f}" if row.ratio is not None else "—"
+        cpu = f"{sum(row.cpu_ms):.1f} ({row.cpu_ms[0]:.1f} + {row.cpu_ms[1]:.1f})" if row.cpu_ms else "—"
         lines.append(f"| {row.name} | {row.user} | {row.median_ms:.1f} | {row.p95_ms:.1f} | {rate} | {ratio} "
-                     f"| {row.errors} | {row.budget or '—'} |")
+                     f"| {cpu} | {row.errors} | {row.budget or '—'} |")
     return "\n".join(lines)
 
 
@@ -241,7 +252,9 @@ def options() -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=20, help="seconds per endpoint")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of unmeasured load before each endpoint")
     parser.add_argument("--period", default=last_full_quarter(date.today()), help="report period (a quarter)")
-    parser.add_argument("--report-runs", type=int, default=3)
+    parser.add_argument("--report-runs", type=int, default=3, help="report builds to time (0: none)")
+    parser.add_argument("--only", action="append", metavar="ROW",
+                        help="measure only the rows whose name starts with ROW (repeatable; the bare route always)")
     return parser.parse_args()
 
 
@@ -272,15 +285,18 @@ def main() -> None:
                          database.server_overrides(workers, threads))
     with servers:
         run = Run(servers.urls[0], passwords, {}, cases, report_id, args.period)
+        url = make_url(database.url)
+        meter = CpuMeter(servers.servers[0].pids, url.database if url.get_backend_name() == "postgresql" else None)
         for username in (PAGE_USER, INBOX_USER, REPORT_USER):
             run.browsers[username] = Browser(run.base_url, timeout=REPORT_BUILD_TIMEOUT_S)
             log_in(run.browsers[username], username, passwords[username], secret if username == PAGE_USER else None)
         print(f"measuring {len(ENDPOINTS) + 1} endpoints, {args.duration} s each at {args.connections} connections",
               flush=True)
-        pages = [measure(run, build(run), args) for build in ENDPOINTS]
-        bare = measure(run, bare_target(run), args)
+        pages = [measure(run, target, args, meter) for target in map(lambda build: build(run), ENDPOINTS)
+                 if not args.only or target.name.startswith(tuple(args.only))]
+        bare = measure(run, bare_target(run), args, meter)
         login_alone = single_login_ms(run)
-        build = report_build(run, args.report_runs)
+        builds = [report_build(run, args.report_runs)] if args.report_runs else []
         failures = servers.new_failures()  # everything the server logged as failed during the run
     for row in pages:
         row.ratio = row.requests_per_second / bare.requests_per_second
@@ -290,7 +306,7 @@ def main() -> None:
     print(f"\n{args.people:,} people, {dialect}, gunicorn {workers} workers × {threads} threads, "
           f"wrk {args.connections} connections × {args.duration} s per endpoint (after {args.warmup} s of warm-up), "
           f"{os.cpu_count()} CPU cores, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {_commit()}\n")
-    print(table([*pages, bare, build]))
+    print(table([*pages, bare, *builds]))
     print(f"\nOne login at a time (argon2id verification and the session, no queue): median {login_alone:.0f} ms.")
     for lines in failures.values():
         print(f"The server logged {len(lines)} failures (logs in {servers.folder}), the first: {lines[0][:300]}")
