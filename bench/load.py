@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python bench/load.py [--people 100000] [--database-url URL] [--rebuild] [--seed 1]
            [--workers W] [--threads T] [--connections 8] [--duration 20] [--warmup 3] [--period 2026-Q3] [--report-runs 3]
+           [--keepalive S] [--only ROW ...]
 Without --database-url the database is an SQLite file in the system's temporary folder named after N
 (bench-load-<N>.sqlite3), kept and reused by later runs with the same N; a database that does not hold N
 people is emptied and filled with `flask caseapp generate` (PostgreSQL: DROP SCHEMA public CASCADE, so never
@@ -11,8 +12,9 @@ The users log in through the real forms (CSRF token, then the authenticator code
 replays their session cookie. Each endpoint runs `--duration` seconds at `--connections` connections after a
 short warm-up, then the bare route; every answer must have the expected status (200, or 302 for a login).
 The report build (a quarter, the M&E officer's preview) is timed on its own, one build at a time.
-Prints one markdown table: median and p95 latency, requests/s, ratio to the bare route's requests/s, errors,
-and whether each budget holds. Timings are for reading, never for pass/fail tests.
+Prints one markdown table: median and p95 latency, requests/s, ratio to the bare route's requests/s, the CPU time
+per request of the app server and of the database (bench/cpu_use.py), errors, and whether each budget holds.
+Timings are for reading, never for pass/fail tests.
 """
 import argparse
 import os
@@ -253,6 +255,7 @@ def options() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=3, help="seconds of unmeasured load before each endpoint")
     parser.add_argument("--period", default=last_full_quarter(date.today()), help="report period (a quarter)")
     parser.add_argument("--report-runs", type=int, default=3, help="report builds to time (0: none)")
+    parser.add_argument("--keepalive", type=int, help="gunicorn's keep-alive seconds (CASEAPP_KEEPALIVE; 0: off)")
     parser.add_argument("--only", action="append", metavar="ROW",
                         help="measure only the rows whose name starts with ROW (repeatable; the bare route always)")
     return parser.parse_args()
@@ -282,7 +285,8 @@ def main() -> None:
     production = gunicorn_settings(database.url)
     workers, threads = args.workers or production["workers"], args.threads or production["threads"]
     servers = AppServers(1, database.url, Path(tempfile.mkdtemp(prefix="bench-load-server-")),
-                         database.server_overrides(workers, threads))
+                         database.server_overrides(workers, threads) | (
+                             {"CASEAPP_KEEPALIVE": str(args.keepalive)} if args.keepalive is not None else {}))
     with servers:
         run = Run(servers.urls[0], passwords, {}, cases, report_id, args.period)
         url = make_url(database.url)
