@@ -1,0 +1,37 @@
+"""The request's catalogue is looked up once per request (i18n.RequestDomain), yet follows every change of
+language within it: force_locale (notifications in the recipient's language) and flask_babel.refresh."""
+from flask import render_template_string, session
+from flask_babel import force_locale, gettext, lazy_gettext, refresh
+
+from caseapp.i18n import current_language, current_locale_name
+from caseapp.templating import number_text
+
+
+def _shown() -> tuple:
+    return (gettext("Home"), str(lazy_gettext("Home")), render_template_string("{{ _('Home') }}"),
+            current_language(), current_locale_name(), number_text(1234567))
+
+
+def test_the_kept_catalogue_follows_force_locale_and_refresh(app):
+    with app.test_request_context("/", headers={"Accept-Language": "fr"}):
+        french = _shown()
+        assert french[:5] == ("Accueil", "Accueil", "Accueil", "fr", "fr")
+        with force_locale("ar"):
+            arabic = _shown()
+            assert arabic[:5] == ("الرئيسية", "الرئيسية", "الرئيسية", "ar", "ar")
+            assert arabic[5] != french[5]  # Arabic digits and separators
+            with force_locale("en"):
+                assert _shown()[:5] == ("Home", "Home", "Home", "en", "en")
+            assert _shown() == arabic
+        assert _shown() == french  # back to the request's own language
+
+        session["lang"] = "en"
+        assert _shown() == french  # chosen once per request, as Flask-Babel does...
+        refresh()
+        assert _shown()[:5] == ("Home", "Home", "Home", "en", "en")  # ...until refreshed
+
+
+def test_each_request_starts_from_its_own_language(app):
+    for language, home in (("ar", "الرئيسية"), ("fr", "Accueil"), ("en", "Home"), ("ar", "الرئيسية")):
+        with app.test_request_context("/", headers={"Accept-Language": language}):
+            assert _shown()[:4] == (home, home, home, language)
