@@ -7,8 +7,13 @@ argon2) is bounded by the GIL per process, hence processes per core as well. Eve
 database connections (its request, and the rate-limit counter's short transaction); SQLAlchemy's pool (5 + 10
 overflow per process) covers the default 4 threads. On SQLite, one thread per worker (see `threads`).
 """
+import faulthandler
 import multiprocessing
 import os
+
+# A worker killed by a crash in native code (gunicorn logs "Worker (pid:N) was sent SIGSEGV!") writes the Python
+# stack of each thread to the error log first; the handler is set here, in the master, and forked workers keep it.
+faulthandler.enable()
 
 
 def _int(name: str, default: int) -> int:

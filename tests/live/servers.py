@@ -23,7 +23,8 @@ LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 40.0  # above gunicorn.conf.py's graceful timeout
 # Signs of a failed request or worker in a server's log.
-FAILURE_MARKS = ("Traceback", "unhandled error", "WORKER TIMEOUT", "[ERROR]", "[CRITICAL]")
+FAILURE_MARKS = ("Traceback", "unhandled error", "WORKER TIMEOUT", "[ERROR]", "[CRITICAL]", "was sent SIG",
+                 "Fatal Python error")  # the last two: a worker killed by a signal (a crash in native code)
 
 
 def server_environment(database_url: str, instance: Path, **overrides: str) -> dict[str, str]:
