@@ -1,7 +1,7 @@
 """Form pieces shared by the features: options, checkbox lists, record ids, the form bases."""
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from wtforms import HiddenField, IntegerField, SelectChoice, SelectMultipleField
 from wtforms import SelectField as WTFormsSelectField
 from wtforms.validators import Optional
@@ -15,6 +15,10 @@ def choices(labels: dict, blank: bool = False) -> list[SelectChoice]:
     return ([SelectChoice("", "—")] if blank else []) + [SelectChoice(value, label) for value, label in labels.items()]
 
 
+_OPTION = Markup('<option value="%s">%s</option>')
+_SELECTED_OPTION = Markup('<option selected value="%s">%s</option>')
+
+
 class PlainOptionsSelect(Select):
     """WTForms' select, writing each plain option (no extra attributes) directly, byte for byte as WTForms does:
     its generic attribute writer took ~40 µs an option, and the case list's filters have ~60."""
@@ -24,8 +28,8 @@ class PlainOptionsSelect(Select):
         if kwargs or choice.render_kw:
             return super().render_option(choice, **kwargs)
         value = str(choice.value) if isinstance(choice.value, bool) else choice.value
-        selected = "selected " if choice.selected else ""
-        return Markup(f'<option {selected}value="{escape(value)}">{escape(choice.label or choice.value)}</option>')
+        template = _SELECTED_OPTION if choice.selected else _OPTION
+        return template % (value, choice.label or choice.value)  # Markup's % escapes both
 
 
 class SelectField(WTFormsSelectField):
