@@ -41,19 +41,29 @@ def current_locale() -> Locale | None:
     return locale if locale is not None else get_locale()
 
 
-def current_locale_name() -> str:
-    """str(current_locale()), e.g. "fr" or "ar", kept beside the locale: Babel builds the name anew at each call."""
+def _kept_for_locale(key: str, make):
+    """`make()`, kept in Flask-Babel's request state beside the locale it was made for, and made again when the
+    locale is another object (`flask_babel.refresh`, `force_locale`) or not chosen yet."""
     state = _babel_state()
     if state is not None:
-        kept = state.get("caseapp_locale_name")
+        kept = state.get(key)
         if kept is not None and kept[0] is state.get("babel_locale"):
             return kept[1]
+    value = make()
+    state = _babel_state()  # making it may have chosen the locale, and created the state
+    if state is not None and state.get("babel_locale") is not None:  # None: no request, nothing to keep it for
+        state[key] = (state["babel_locale"], value)
+    return value
+
+
+def _locale_name() -> str:
     locale = current_locale()
-    name = str(locale) if locale is not None else DEFAULT_LANGUAGE
-    state = _babel_state()
-    if state is not None and state.get("babel_locale") is locale is not None:
-        state["caseapp_locale_name"] = (locale, name)
-    return name
+    return str(locale) if locale is not None else DEFAULT_LANGUAGE
+
+
+def current_locale_name() -> str:
+    """str(current_locale()), e.g. "fr" or "ar", kept beside the locale: Babel builds the name anew at each call."""
+    return _kept_for_locale("caseapp_locale_name", _locale_name)
 
 
 class RequestDomain(Domain):
@@ -62,16 +72,7 @@ class RequestDomain(Domain):
     A changed locale (`flask_babel.refresh`, `force_locale`) is another object, so it is looked up afresh."""
 
     def get_translations(self):
-        state = _babel_state()
-        if state is not None:
-            kept = state.get("caseapp_translations")
-            if kept is not None and kept[0] is state.get("babel_locale"):
-                return kept[1]
-        translations = super().get_translations()
-        state = _babel_state()
-        if state is not None and state.get("babel_locale") is not None:  # None: no request, NullTranslations
-            state["caseapp_translations"] = (state["babel_locale"], translations)
-        return translations
+        return _kept_for_locale("caseapp_translations", super().get_translations)
 
 
 class RequestBabel(Babel):
