@@ -22,7 +22,9 @@ def add_security_headers(response: Response) -> Response:
     response.headers["X-Frame-Options"] = "DENY"
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if request.endpoint != "static" and (current_user and current_user.is_authenticated):
+    # is_anonymous, not is_authenticated: a view that committed has expired the user's attributes, and reading
+    # `active` again would cost a statement on every such page
+    if request.endpoint != "static" and not current_user.is_anonymous:
         response.headers["Cache-Control"] = "no-store"
     response.headers.pop("Server", None)
     return response
