@@ -21,9 +21,12 @@ from caseapp.extensions import db
 def generate_command(ctx: click.Context, people: int, seed: int, until: datetime | None):
     """Add synthetic people with cases, referrals, notes, follow-ups and audit events over two years.
 
-    On an empty database the demo organisations and accounts are created first (as seed-demo does).
+    On an empty database the demo organisations and accounts are created first (as seed-demo does). When no person
+    is registered yet, the run is one transaction: the tables it writes are locked until it ends, their indexes and
+    foreign keys are built once at the end, and a run that stops leaves nothing behind.
     """
     from caseapp.auth.models import User
+    from caseapp.beneficiaries.models import Beneficiary
     from caseapp.cli import demo_logins_command, seed_demo_command
     from caseapp.generate.run import GenerateError, generate
 
@@ -32,11 +35,13 @@ def generate_command(ctx: click.Context, people: int, seed: int, until: datetime
     if not db.session.scalar(select(func.count()).select_from(User)):
         ctx.invoke(seed_demo_command, people=0, if_empty=False)
         ctx.invoke(demo_logins_command)
+    in_one = not db.session.scalar(select(func.count()).select_from(Beneficiary))
+    db.session.rollback()  # the counts' transaction: the run opens its own
     began = time.perf_counter()
     end = until.replace(tzinfo=timezone.utc) if until else None
     try:
         with click.progressbar(length=people, label="Generating people", file=sys.stderr) as bar:
-            written = generate(people, seed, end, progress=bar.update)
+            written = generate(people, seed, end, progress=bar.update, in_one=in_one)
     except GenerateError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Generated {people} people in {time.perf_counter() - began:.0f} s: {written['case_file']} cases, "

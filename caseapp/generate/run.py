@@ -9,16 +9,18 @@ from sqlalchemy import text
 
 from caseapp.extensions import db
 from caseapp.generate import pipeline
+from caseapp.generate.bulk import drop_secondary_indexes, make_again
 from caseapp.generate.casework import CaseWork
 from caseapp.generate.people import register
 from caseapp.generate.plan import PersonPlan, make_plan
 from caseapp.generate.records import Chunk, State
 from caseapp.generate.setting import Setting, load_setting
-from caseapp.generate.writer import ChunkWriter, Prepared, prepare
+from caseapp.generate.writer import INSERT_ORDER, ChunkWriter, Prepared, prepare
 from caseapp.models_base import utcnow
 from caseapp.security.encryption import keyring
 
 CHUNK_SIZE = 2000
+BULK_TABLES = INSERT_ORDER + ("audit_event",)  # the tables a run writes (the counters' table: a few rows)
 
 
 class GenerateError(Exception):
@@ -41,11 +43,13 @@ def make_chunk(setting: Setting, seed: int, end: datetime, plans: Sequence[Perso
 
 
 def generate(count: int, seed: int, end: datetime | None = None, progress: Callable[[int], None] | None = None,
-             chunk_size: int = CHUNK_SIZE) -> Counter:
+             chunk_size: int = CHUNK_SIZE, in_one: bool = False) -> Counter:
     """Register `count` people over the two years before `end` (default: now) at the active service points, with
-    their case work, referrals and audit events; commits each chunk. Returns the rows written per table.
+    their case work, referrals and audit events; commits each chunk (or the run, `in_one`). Returns the rows written per table.
 
-    With more than one chunk, a second process makes the chunks ahead while this one writes.
+    With more than one chunk, a second process makes the chunks ahead while this one writes. `in_one` (for an
+    empty database): the whole run is one transaction, with the written tables' secondary indexes and foreign keys
+    dropped first and made again at the end (`generate.bulk`); the tables stay locked until it ends.
     """
     setting = load_setting()
     if not setting.points:
@@ -53,13 +57,17 @@ def generate(count: int, seed: int, end: datetime | None = None, progress: Calla
     plans = make_plan(count, seed, len(setting.points), with_referrals=bool(setting.directory))
     make = partial(make_chunk, setting, seed, end or utcnow())
     slices = [plans[start:start + chunk_size] for start in range(0, count, chunk_size)]
-    writer, written = ChunkWriter(), Counter()
+    writer, written = ChunkWriter(commit_each=not in_one), Counter()
     ahead = None
-    if len(slices) > 1 and pipeline.available():
-        start = writer.begin()
-        db.session.rollback()  # only the state was read: each chunk's own transaction locks
-        ahead = pipeline.Ahead(make, slices, start)
     try:
+        if in_one:
+            writer.begin()
+            deferred = drop_secondary_indexes(db.session.connection(), BULK_TABLES)
+        if len(slices) > 1 and pipeline.available():
+            start = writer.begin()
+            if not in_one:
+                db.session.rollback()  # only the state was read: each chunk's own transaction locks
+            ahead = pipeline.Ahead(make, slices, start)
         for plans_of_chunk in slices:
             prepared = ahead.next() if ahead else None
             state = writer.begin()
@@ -72,6 +80,9 @@ def generate(count: int, seed: int, end: datetime | None = None, progress: Calla
             written.update(prepared.counts)
             if progress:
                 progress(len(plans_of_chunk))
+        if in_one:
+            make_again(db.session.connection(), deferred)
+            db.session.commit()
     finally:
         db.session.rollback()
         if ahead:

@@ -82,7 +82,8 @@ def _insert(connection: Connection, table_name: str, names: list[str], values: l
 class ChunkWriter:
     """Opens each chunk's transaction (locks, current state) and writes a prepared chunk in it."""
 
-    def __init__(self):
+    def __init__(self, commit_each: bool = True):
+        self.commit_each = commit_each  # False: the caller commits the whole run at once (`run.generate`, in_one)
         self.postgresql = db.engine.dialect.name == "postgresql"
         self.sequences: dict[str, str] = {}
         self.before = State({}, {})
@@ -118,7 +119,7 @@ class ChunkWriter:
 
     def write(self, prepared: Prepared) -> None:
         """Insert a chunk made from the state `begin` returned, chain its audit events, move the counters and
-        sequences on, and commit."""
+        sequences on, and commit (unless the whole run is one transaction)."""
         if prepared.start != self.before:
             raise ValueError("the chunk was made from another state of the tables")
         connection = db.session.connection()
@@ -138,7 +139,8 @@ class ChunkWriter:
                 if next_id != self.before.next_ids[table]:
                     connection.execute(text("SELECT setval(:sequence, :value)"),
                                        {"sequence": self.sequences[table], "value": next_id - 1})
-        db.session.commit()
+        if self.commit_each:
+            db.session.commit()
 
     def _write_audit(self, connection: Connection, events: list[tuple]) -> None:
         """The events in time order after the newest one, each hash chained to the one before

@@ -276,3 +276,74 @@ def test_someone_registering_between_two_chunks_gets_and_leaves_consistent_numbe
         counters = {f"{c.commune_code}-{c.year}": c.last_value for c in db.session.scalars(select(CaseNumberCounter))}
         assert counters == dict(highest)
         assert verify_chain(db.session).ok
+
+
+# --- an empty database: one transaction, indexes and foreign keys made once at the end ----------------------------
+
+
+def _schema_checks() -> dict:
+    """Every index (columns, uniqueness, partial condition) and foreign key of every table, as the database
+    reports them."""
+    from sqlalchemy import inspect
+
+    inspector = inspect(db.engine)
+    checks = {}
+    for table in inspector.get_table_names():
+        checks[table] = (
+            sorted((index["name"], tuple(index["column_names"]), index["unique"],
+                    sorted((name, str(value)) for name, value in index.get("dialect_options", {}).items()))
+                   for index in inspector.get_indexes(table)),
+            sorted((key["name"], tuple(key["constrained_columns"]), key["referred_table"],
+                    tuple(key["referred_columns"]), sorted(key.get("options", {}).items()))
+                   for key in inspector.get_foreign_keys(table)))
+    return checks
+
+
+def test_a_run_on_an_empty_database_is_one_transaction_that_makes_the_indexes_again(cli, monkeypatch):
+    from caseapp.generate import run
+
+    cli_app, runner = cli
+    with cli_app.app_context():
+        before = _schema_checks()
+    names = {index[0] for indexes, _ in before.values() for index in indexes}
+    assert {"ix_audit_event_partner_time", "ix_case_file_awaiting_closure", "ix_referral_scope_status"} <= names
+    calls = []
+    dropped = run.drop_secondary_indexes
+    monkeypatch.setattr(run, "drop_secondary_indexes",
+                        lambda connection, tables: calls.append(tables) or dropped(connection, tables))
+    _generate(runner)
+    assert calls == [run.BULK_TABLES]  # the database was empty: one transaction
+    with cli_app.app_context():
+        assert _schema_checks() == before
+        assert _count(Case) == PEOPLE and verify_chain(db.session).ok
+    _generate(runner, seed=6)  # people now exist: chunk by chunk, nothing dropped
+    assert len(calls) == 1
+
+
+def test_a_run_in_one_transaction_that_stops_leaves_the_database_as_it_was(cli, monkeypatch):
+    from caseapp.demo import seed_demo
+    from caseapp.generate import run
+
+    cli_app, _ = cli
+    made = []
+
+    def stop_at_the_third_chunk(*args):
+        made.append(args)
+        if len(made) == 3:
+            raise RuntimeError("stopped")
+        return make_chunk(*args)
+
+    make_chunk = run.make_chunk
+    monkeypatch.setattr(run, "make_chunk", stop_at_the_third_chunk)
+    monkeypatch.setattr(run.pipeline, "available", lambda: False)  # the chunks are made in this process
+    with cli_app.app_context():
+        seed_demo(0)
+        db.session.commit()
+        before, events = _schema_checks(), _count(AuditEvent)
+        with pytest.raises(RuntimeError, match="stopped"):
+            run.generate(30, 3, chunk_size=10, in_one=True)
+        assert len(made) == 3  # two chunks were written in the transaction before it stopped
+        assert _schema_checks() == before
+        assert _count(Beneficiary) == _count(Case) == _count(Referral) == 0 and _count(AuditEvent) == events
+        run.generate(20, 3, chunk_size=10)  # and the next run writes as usual
+        assert _count(Case) == 20 and verify_chain(db.session).ok
