@@ -1,31 +1,51 @@
 """Translated labels for the codes stored in the database (sex, profile, status, role...)."""
 from flask_babel import lazy_gettext as _l
 
-SEX_LABELS = {"F": _l("Female"), "M": _l("Male")}
-PROFILE_LABELS = {
+from caseapp.i18n import current_locale_name
+
+
+class Labels(dict):
+    """Code → lazy label; `in_language()` translates them all once per language for the process (a lazy label is
+    translated again at each use, ~15 µs, and a page of 50 cases shows 100)."""
+
+    def __init__(self, labels: dict):
+        super().__init__(labels)
+        self.translated: dict[str, dict[str, str]] = {}
+
+    def in_language(self) -> dict[str, str]:
+        """Every label in the request's language, as plain strings."""
+        language = current_locale_name()
+        labels = self.translated.get(language)
+        if labels is None:
+            labels = self.translated[language] = {code: str(label) for code, label in self.items()}
+        return labels
+
+
+SEX_LABELS = Labels({"F": _l("Female"), "M": _l("Male")})
+PROFILE_LABELS = Labels({
     "returnee": _l("Returnee (Moroccan returning migrant)"),
     "foreign_migrant": _l("Foreign migrant"),
     "asylum_seeker": _l("Asylum seeker"),
     "refugee": _l("Refugee"),
     "family_member": _l("Family member"),
-}
-CASE_STATUS_LABELS = {
+})
+CASE_STATUS_LABELS = Labels({
     "registered": _l("Registered"),
     "assessment": _l("Assessment"),
     "plan": _l("Plan"),
     "active": _l("Active"),
     "closed": _l("Closed"),
     "reopened": _l("Reopened"),
-}
-ROLE_LABELS = {
+})
+ROLE_LABELS = Labels({
     "caseworker": _l("Caseworker"),
     "supervisor": _l("Supervisor"),
     "referral_receiver": _l("Referral focal point"),
     "me_officer": _l("M&E officer"),
     "dpo": _l("Data-protection officer"),
     "admin": _l("Administrator"),
-}
-DOCUMENT_TYPE_LABELS = {
+})
+DOCUMENT_TYPE_LABELS = Labels({
     "cnie": _l("National identity card (CNIE)"),
     "passport": _l("Passport"),
     "residence_card": _l("Residence card"),
@@ -33,18 +53,18 @@ DOCUMENT_TYPE_LABELS = {
     "refugee_card": _l("Refugee card"),
     "birth_certificate": _l("Birth certificate"),
     "other": _l("Other document"),
-}
-CONSENT_KIND_LABELS = {
+})
+CONSENT_KIND_LABELS = Labels({
     "processing": _l("Data processing"),
     "sharing": _l("Sharing with a partner"),
     "statistics": _l("Statistical use"),
-}
-CONSENT_METHOD_LABELS = {
+})
+CONSENT_METHOD_LABELS = Labels({
     "signed_form": _l("Signed form"),
     "oral_witness": _l("Oral, with a witness"),
     "legal_basis": _l("Documented legal basis"),
-}
-SPOKEN_LANGUAGE_LABELS = {
+})
+SPOKEN_LANGUAGE_LABELS = Labels({
     "ar": _l("Arabic (Darija)"),
     "ber": _l("Amazigh"),
     "fr": _l("French"),
@@ -54,34 +74,34 @@ SPOKEN_LANGUAGE_LABELS = {
     "bm": _l("Bambara"),
     "ff": _l("Fula"),
     "ln": _l("Lingala"),
-}
-SERVICE_AREA_LABELS = {
+})
+SERVICE_AREA_LABELS = Labels({
     "avrr": _l("Assisted voluntary return and reintegration (AVRR)"),
     "social_rights": _l("Social rights"),
     "employment": _l("Employment"),
     "psychosocial": _l("Psychosocial support"),
-}
-RISK_LABELS = {"low": _l("Low"), "medium": _l("Medium"), "high": _l("High")}
-NOTE_KIND_LABELS = {
+})
+RISK_LABELS = Labels({"low": _l("Low"), "medium": _l("Medium"), "high": _l("High")})
+NOTE_KIND_LABELS = Labels({
     "general": _l("General"),
     "follow_up_visit": _l("Follow-up visit"),
     "psychosocial": _l("Psychosocial (restricted)"),
     "legal": _l("Legal"),
     "protection": _l("Protection (restricted)"),
-}
-ACTION_STATUS_LABELS = {
+})
+ACTION_STATUS_LABELS = Labels({
     "todo": _l("To do"),
     "in_progress": _l("In progress"),
     "done": _l("Done"),
     "cancelled": _l("Cancelled"),
-}
-SORT_LABELS = {
+})
+SORT_LABELS = Labels({
     "opened_desc": _l("Newest first"),
     "opened_asc": _l("Oldest first"),
     "updated_desc": _l("Recently updated"),
     "number": _l("Case number"),
-}
-RECORD_LABELS = {
+})
+RECORD_LABELS = Labels({
     "case_file": _l("Case"),
     "case_assessment": _l("Assessment"),
     "plan_goal": _l("Goal"),
@@ -90,8 +110,8 @@ RECORD_LABELS = {
     "follow_up": _l("Follow-up"),
     "case_transfer": _l("Transfer"),
     "beneficiary": _l("Person"),
-}
-CHANGE_LABELS = {
+})
+CHANGE_LABELS = Labels({
     "create": _l("created"),
     "update": _l("changed"),
     "stage": _l("stage moved"),
@@ -106,8 +126,8 @@ CHANGE_LABELS = {
     "transfer_proposed": _l("transfer proposed"),
     "transfer_accepted": _l("transfer accepted"),
     "transfer_decided": _l("transfer decided"),
-}
-FIELD_LABELS = {
+})
+FIELD_LABELS = Labels({
     "status": _l("Stage"),
     "risk_level": _l("Risk level"),
     "closure_reason": _l("Closure reason"),
@@ -133,9 +153,10 @@ FIELD_LABELS = {
     "flags": _l("Vulnerability flags"),
     "restricted_flags": _l("Restricted flags"),
     "decision_comment": _l("Comment"),
-}
-PRIORITY_LABELS = {"emergency": _l("Emergency (24 h)"), "urgent": _l("Urgent (72 h)"), "normal": _l("Normal (14 days)")}
-REFERRAL_STATUS_LABELS = {
+})
+PRIORITY_LABELS = Labels({"emergency": _l("Emergency (24 h)"), "urgent": _l("Urgent (72 h)"),
+                          "normal": _l("Normal (14 days)")})
+REFERRAL_STATUS_LABELS = Labels({
     "draft": _l("Draft"),
     "submitted": _l("Submitted for review"),
     "returned": _l("Returned"),
@@ -145,8 +166,8 @@ REFERRAL_STATUS_LABELS = {
     "in_progress": _l("In progress"),
     "completed": _l("Completed"),
     "cancelled": _l("Cancelled"),
-}
-REFERRAL_ACTION_LABELS = {
+})
+REFERRAL_ACTION_LABELS = Labels({
     "submit": _l("Submit for review"),
     "approve": _l("Approve and send"),
     "return": _l("Return to the caseworker"),
@@ -155,16 +176,16 @@ REFERRAL_ACTION_LABELS = {
     "start": _l("Start the service"),
     "complete": _l("Record the outcome"),
     "cancel": _l("Cancel the referral"),
-}
-OUTCOME_LABELS = {
+})
+OUTCOME_LABELS = Labels({
     "service_delivered": _l("Service delivered"),
     "no_show": _l("Did not come"),
     "referred_elsewhere": _l("Referred elsewhere"),
     "not_eligible": _l("Not eligible"),
-}
-SHAREABLE_FIELD_LABELS = {
+})
+SHAREABLE_FIELD_LABELS = Labels({
     "date_of_birth": _l("Date of birth"),
     "nationality": _l("Nationality"),
     "profile": _l("Profile"),
     "documents": _l("Identity documents"),
-}
+})

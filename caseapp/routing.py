@@ -16,3 +16,19 @@ class RecordIdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", MAX_RECORD_ID)
         super().__init__(map, *args, **kwargs)
+
+
+class IdUrls:
+    """The URLs of one `<int:...>` route for many record ids (a list's rows): url_for once, then joining strings.
+
+    url_for cost ~20 µs a call, two a row: ~2 ms for a page of 50 cases.
+    """
+
+    def __init__(self, endpoint: str, argument: str):
+        from flask import url_for
+
+        mark = str(MAX_RECORD_ID)  # built once with the largest id the route takes, then cut at it
+        self.before, _, self.after = url_for(endpoint, **{argument: MAX_RECORD_ID}).rpartition(mark)
+
+    def __call__(self, record_id: int) -> str:
+        return f"{self.before}{int(record_id)}{self.after}"

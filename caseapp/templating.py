@@ -12,11 +12,12 @@ from caseapp import labels
 from caseapp.assets import init_assets
 from caseapp.i18n import current_language, current_locale_name, programme_timezone
 from caseapp.places.countries import country_name
+from caseapp.routing import IdUrls
 
 
 def _date(value: date | datetime | None) -> str:
-    """A date, or a moment in the programme's time zone (i18n.programme_timezone), written as Flask-Babel's "medium" format writes it. The date
-    and time parts are remembered per day, time of day and language: Babel takes ~150 µs for a date (month
+    """A date, or a moment in the programme's time zone (i18n.programme_timezone), written as Flask-Babel's
+    "medium" format writes it. The date and time parts are remembered per day, time of day and language: Babel takes ~150 µs for a date (month
     names), ~20 µs for a time, and a list shows 50."""
     if value is None:
         return ""
@@ -79,8 +80,8 @@ def _age(born: date | None) -> str:
     return str(today.year - born.year - ((today.month, today.day) < (born.month, born.day)))
 
 
-def _label(mapping: dict):
-    return lambda code: str(mapping.get(code, code)) if code else ""
+def _label(mapping: labels.Labels):
+    return lambda code: mapping.in_language().get(code, code) if code else ""
 
 
 def init_templating(app: Flask) -> None:
@@ -114,3 +115,4 @@ def init_templating(app: Flask) -> None:
         age=_age,
         join_list=_list,
     )
+    app.jinja_env.globals["id_urls"] = IdUrls

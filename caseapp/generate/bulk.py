@@ -53,7 +53,8 @@ def drop_secondary_indexes(connection: Connection, tables: tuple[str, ...]) -> D
         for name, definition in indexes:
             connection.exec_driver_sql(f"DROP INDEX {name}")
         deferred.statements = [definition for _, definition in indexes] + [
-            f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}" for table, name, definition in foreign_keys]
+            f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}"
+            for table, name, definition in foreign_keys]
     else:
         indexes = connection.execute(_SQLITE_INDEXES, {"tables": json.dumps(list(tables))}).all()
         for name, definition in indexes:

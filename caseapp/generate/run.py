@@ -45,7 +45,8 @@ def make_chunk(setting: Setting, seed: int, end: datetime, plans: Sequence[Perso
 def generate(count: int, seed: int, end: datetime | None = None, progress: Callable[[int], None] | None = None,
              chunk_size: int = CHUNK_SIZE, in_one: bool = False) -> Counter:
     """Register `count` people over the two years before `end` (default: now) at the active service points, with
-    their case work, referrals and audit events; commits each chunk (or the run, `in_one`). Returns the rows written per table.
+    their case work, referrals and audit events; commits each chunk (or the run, `in_one`). Returns the rows
+    written per table.
 
     With more than one chunk, a second process makes the chunks ahead while this one writes. `in_one` (for an
     empty database): the whole run is one transaction, with the written tables' secondary indexes and foreign keys
