@@ -280,3 +280,35 @@ def test_the_officer_sees_no_person_on_any_page(app, world, people, officer):
             assert response.status_code in (200, 302), url
         checked += 1
     assert checked > 20
+
+
+def test_a_published_page_is_rendered_once_per_language_and_stays_right(app, people, officer, monkeypatch):
+    from caseapp.auth.models import User
+    from caseapp.reports import views
+
+    _publish(officer, _preview(officer).get_data(as_text=True))
+    [(report_id, *_)] = _reports(app)
+    officer.get(f"/reports/{report_id}")  # shows the flash message "published" once
+    rendered = []
+    render = views._report_html
+    monkeypatch.setattr(views, "_report_html", lambda *args: rendered.append(args[1].id) or render(*args))
+    views._PUBLISHED_PAGES.clear()
+
+    english = officer.get(f"/reports/{report_id}").get_data(as_text=True)
+    assert officer.get(f"/reports/{report_id}").get_data(as_text=True) == english
+    assert rendered == [report_id]  # the second page came from the kept body
+    officer.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    french = officer.get(f"/reports/{report_id}").get_data(as_text=True)
+    assert "À propos de ces chiffres" in french and "About these figures" not in french
+    officer.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    assert officer.get(f"/reports/{report_id}").get_data(as_text=True) == english
+    assert rendered == [report_id, report_id]  # one rendering per language
+
+    views._PUBLISHED_PAGES.clear()
+    assert officer.get(f"/reports/{report_id}").get_data(as_text=True) == english  # kept = rendered afresh
+
+    with app.app_context():  # the publisher's account renamed: the page names them anew
+        publisher = db.session.scalar(select(User).where(User.role == "me_officer"))
+        publisher.full_name = "Renamed Officer"
+        db.session.commit()
+    assert "Renamed Officer" in officer.get(f"/reports/{report_id}").get_data(as_text=True)
