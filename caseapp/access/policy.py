@@ -11,10 +11,10 @@ from typing import Any
 
 from flask import abort, current_app, request
 from flask_login import current_user
-from sqlalchemy import Select, exists, false, select
+from sqlalchemy import Select, and_, exists, false, or_, select
 from sqlalchemy.orm import aliased
 
-from caseapp.auth.models import User
+from caseapp.auth.models import User, user_service_point
 from caseapp.beneficiaries.models import Beneficiary, PersonMerge, VulnerabilityFlag
 from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, FollowUp, PlanAction, PlanGoal
 from caseapp.extensions import db
@@ -126,6 +126,15 @@ def _partner_has_receivers(partner_id: int) -> bool:
 def may_be_assigned(worker: Any, case: Case) -> bool:
     """Can `worker` own `case`: an active caseworker or supervisor whose scope covers the case."""
     return bool(worker.active) and worker.role in ("caseworker", "supervisor") and _case_in_scope(worker, case)
+
+
+def may_be_assigned_condition(case: Case):
+    """`may_be_assigned(User, case)` in SQL, over accounts (`case_scope`: a supervisor reaches the whole
+    organisation, a caseworker their service points), to list who may own a case in one statement."""
+    works_there = exists().where(user_service_point.c.user_id == User.id,
+                                 user_service_point.c.service_point_id == case.service_point_id)
+    return and_(User.active.is_(True), User.partner_id == case.partner_id,
+                or_(User.role == "supervisor", and_(User.role == "caseworker", works_there)))
 
 
 def can(user: Any, action: str, obj: Any = None) -> bool:

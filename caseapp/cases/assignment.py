@@ -1,15 +1,16 @@
 """Assigning cases to workers (in bulk) and transferring a case to another organisation's service point."""
 from flask_babel import gettext as _
-from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Row, select, update
+from sqlalchemy.orm import joinedload
 
-from caseapp.access.policy import can, ensure, may_be_assigned, scope
+from caseapp.access.policy import can, ensure, may_be_assigned, may_be_assigned_condition, scope
 from caseapp.auth.models import User
 from caseapp.cases.history import apply_changes
 from caseapp.cases.models import OPEN_STATUSES, Case, CaseTransfer, FollowUp
 from caseapp.errors import DomainError
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
+from caseapp.partners.models import Partner
 from caseapp.places.models import ServicePoint
 
 
@@ -24,10 +25,10 @@ def assignable_workers(actor) -> dict[int, str]:
     return dict(db.session.execute(_workers_query(actor).with_only_columns(User.id, User.full_name)).all())
 
 
-def workers_for_case(actor, case: Case) -> list[User]:
-    """The workers of the actor's organisation who may own `case` (their service points loaded in one query)."""
-    workers = db.session.scalars(_workers_query(actor).options(selectinload(User.service_points)))
-    return [worker for worker in workers if may_be_assigned(worker, case)]
+def workers_for_case(actor, case: Case) -> dict[int, str]:
+    """The workers of the actor's organisation who may own `case`: id → name, by name."""
+    return dict(db.session.execute(_workers_query(actor).with_only_columns(User.id, User.full_name)
+                                   .where(may_be_assigned_condition(case))).all())
 
 
 def assign_cases(actor, case_ids: list[int], worker_id: int | None) -> list[Case]:
@@ -51,10 +52,12 @@ def assign_cases(actor, case_ids: list[int], worker_id: int | None) -> list[Case
     return cases
 
 
-def transfer_targets(actor, case: Case) -> list[ServicePoint]:
-    """Active service points of other organisations."""
-    query = select(ServicePoint).where(ServicePoint.active.is_(True), ServicePoint.partner_id != case.partner_id)
-    return list(db.session.scalars(query.options(joinedload(ServicePoint.partner)).order_by(ServicePoint.name)))
+def transfer_targets(actor, case: Case) -> list[Row]:
+    """Active service points of other organisations: (id, code, name, partner_name) rows, by name."""
+    query = select(ServicePoint.id, ServicePoint.code, ServicePoint.name, Partner.name.label("partner_name")) \
+        .join(Partner, Partner.id == ServicePoint.partner_id) \
+        .where(ServicePoint.active.is_(True), ServicePoint.partner_id != case.partner_id)
+    return list(db.session.execute(query.order_by(ServicePoint.name)))
 
 
 def pending_transfer(case: Case) -> CaseTransfer | None:

@@ -44,14 +44,13 @@ def note_form(actor, posted: bool = False) -> forms.NewNoteForm:
 def follow_up_form(actor, case, posted: bool = False) -> forms.NewFollowUpForm:
     """The new-follow-up form (filled from the request when `posted`), offering workers who can see the case."""
     form = forms.NewFollowUpForm() if posted else forms.NewFollowUpForm(formdata=None)
-    workers = workers_for_case(actor, case)
-    form.assigned_to_id.choices = choices({0: "—"} | {user.id: user.full_name for user in workers})
+    form.assigned_to_id.choices = choices({0: "—"} | workers_for_case(actor, case))
     return form
 
 
 def transfer_target_choices(case) -> list:
     """Service points of other organisations, named with their organisation."""
-    return choices({sp.id: f"{sp.name} — {sp.partner.name}" for sp in transfer_targets(current_user, case)})
+    return choices({point.id: f"{point.name} — {point.partner_name}" for point in transfer_targets(current_user, case)})
 
 
 def _default_forms(case) -> dict:

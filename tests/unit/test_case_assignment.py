@@ -117,6 +117,23 @@ def test_bulk_assignment_is_all_or_nothing(app_ctx, world):
     assert {oujda.assigned_worker_id, nador.assigned_worker_id} == {supervisor.id}
 
 
+def test_the_sql_list_of_who_may_own_a_case_is_the_rule_itself(app_ctx, world):
+    from caseapp.access.policy import may_be_assigned, may_be_assigned_condition
+
+    cases = [_new_case(world, "caseworker_a", "A-OUJ"), _new_case(world, "caseworker_a2", "A-NAD"),
+             _new_case(world, "caseworker_b", "B-BEM")]
+    deactivated = _user(world, "caseworker_restricted")
+    deactivated.active = False
+    db.session.commit()
+    users = db.session.scalars(select(User)).all()
+    assert {user.role for user in users} >= {"caseworker", "supervisor", "referral_receiver", "dpo", "admin"}
+    for case in cases:
+        listed = set(db.session.scalars(select(User.id).where(may_be_assigned_condition(case))))
+        assert listed == {user.id for user in users if may_be_assigned(user, case)}, case.service_point_id
+        assert listed  # someone may own each case
+        assert deactivated.id not in listed
+
+
 # --- transfers ---------------------------------------------------------------------------------------------------
 
 
