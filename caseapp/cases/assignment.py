@@ -10,6 +10,7 @@ from caseapp.cases.models import OPEN_STATUSES, Case, CaseTransfer, FollowUp
 from caseapp.errors import DomainError
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
+from caseapp.pagination import count_rows
 from caseapp.partners.models import Partner
 from caseapp.places.models import ServicePoint
 
@@ -90,6 +91,11 @@ def propose_transfer(actor, case: Case, to_service_point_id: int | None, reason:
     db.session.flush()
     apply_changes(actor, transfer, {"status": "proposed"}, case=case, action="transfer_proposed")
     return transfer
+
+
+def incoming_transfer_count(actor) -> int:
+    """How many proposals wait for the actor's organisation (the home page's badge)."""
+    return count_rows(scope(actor, select(CaseTransfer), CaseTransfer))
 
 
 def incoming_transfers(actor) -> list[CaseTransfer]:

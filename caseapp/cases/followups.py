@@ -3,14 +3,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy import and_, func, or_, select
 
 from caseapp.access.policy import ensure, may_be_assigned, scope
 from caseapp.auth.models import User
 from caseapp.cases.history import apply_changes, created, record_change
 from caseapp.cases.models import OPEN_STATUSES, Case, FollowUp
-from caseapp.cases.rows import CaseRow, case_rows
+from caseapp.cases.rows import CaseRow, FollowUpRow, case_rows, follow_up_rows
 from caseapp.errors import DomainError, ValidationFailed
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
@@ -68,20 +67,22 @@ def case_follow_ups(actor, case: Case) -> list[FollowUp]:
 
 
 def _open_follow_ups(actor, mine_only: bool):
+    """Open follow-ups of open cases in the actor's scope (`mine_only`: theirs, or unassigned on their cases), as
+    the WHERE of a select of follow-ups joined to their case."""
     query = scope(actor, select(FollowUp), FollowUp).join(FollowUp.case).where(
         FollowUp.done_at.is_(None), Case.status.in_(OPEN_STATUSES))
     if mine_only:
         query = query.where(or_(FollowUp.assigned_to_id == actor.id,
                                 FollowUp.assigned_to_id.is_(None) & (Case.assigned_worker_id == actor.id)))
-    return query.options(contains_eager(FollowUp.case).joinedload(Case.beneficiary))
+    return query.whereclause
 
 
 @dataclass
 class HomeWork:
     """What a worker's home page lists."""
 
-    due_today: list[FollowUp]
-    overdue: list[FollowUp]
+    due_today: list[FollowUpRow]
+    overdue: list[FollowUpRow]
     recently_updated: list[CaseRow]
     awaiting_closure: list[CaseRow]  # the oldest requests, at most the limit
     workload: list[tuple[str, int]]
@@ -104,9 +105,8 @@ def home_work(actor, today: date, limit: int = 20) -> HomeWork:
     plus cases awaiting closure approval and open cases per worker."""
     team = actor.role == "supervisor"
     follow_ups = _open_follow_ups(actor, mine_only=not team)
-    due_today = db.session.scalars(follow_ups.where(FollowUp.due_date == today).limit(limit)).unique().all()
-    overdue = db.session.scalars(
-        follow_ups.where(FollowUp.due_date < today).order_by(FollowUp.due_date).limit(limit)).unique().all()
+    due_today = follow_up_rows(and_(follow_ups, FollowUp.due_date == today), (FollowUp.id,), limit)
+    overdue = follow_up_rows(and_(follow_ups, FollowUp.due_date < today), (FollowUp.due_date, FollowUp.id), limit)
     cases = scope(actor, select(Case), Case)
     if not team:
         cases = cases.where(Case.assigned_worker_id == actor.id)

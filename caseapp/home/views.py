@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from caseapp.access.policy import AUTHENTICATED, PUBLIC, can, requires
 from caseapp.auth.services import set_preferred_language
-from caseapp.cases.assignment import incoming_transfers
+from caseapp.cases.assignment import incoming_transfer_count
 from caseapp.cases.followups import home_work
 from caseapp.models_base import utcnow
 from caseapp.referrals.queries import referral_summary
@@ -21,7 +21,7 @@ bp = Blueprint("home", __name__)
 @requires(AUTHENTICATED)
 def index():
     work = home_work(current_user, date.today()) if can(current_user, "case.list") else None
-    transfers = incoming_transfers(current_user) if can(current_user, "case.transfer.decide") else []
+    transfers = incoming_transfer_count(current_user) if can(current_user, "case.transfer.decide") else 0
     referrals = referral_summary(current_user, utcnow())
     return render_template("home/index.html", work=work, transfers=transfers, referrals=referrals)
 
