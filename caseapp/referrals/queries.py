@@ -11,15 +11,18 @@ from caseapp.pagination import Page, count_rows, page_of
 from caseapp.referrals.models import OPEN_FOR_RECEIVER, Referral, ReferralEvent
 
 
+def _with_service(query):
+    return query.options(joinedload(Referral.service), joinedload(Referral.receiving_partner))
+
+
 def _listed(query):
-    return query.options(joinedload(Referral.case).joinedload(Case.beneficiary), joinedload(Referral.service),
-                         joinedload(Referral.receiving_partner))
+    return _with_service(query).options(joinedload(Referral.case).joinedload(Case.beneficiary))
 
 
 def case_referrals(actor, case: Case) -> list[Referral]:
-    """The case's referrals, newest first."""
+    """The case's referrals, newest first (their case is the one given: already loaded, not joined again)."""
     query = scope(actor, select(Referral).where(Referral.case_id == case.id), Referral)
-    query = _listed(query).options(selectinload(Referral.events))  # the case page shows each timeline
+    query = _with_service(query).options(selectinload(Referral.events))  # the case page shows each timeline
     return list(db.session.scalars(query.order_by(Referral.id.desc())))
 
 
