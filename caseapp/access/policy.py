@@ -243,10 +243,11 @@ def ensure(user: Any, action: str, obj: Any = None) -> None:
         raise NotAllowed(f"{action} refused")
 
 
-def get_or_404(model: type, object_id: int, action: str, user: Any = None) -> Any:
-    """Load one row the user may act on, or answer 404 (never 403, so ids cannot be probed)."""
+def get_or_404(model: type, object_id: int, action: str, user: Any = None, options: tuple = ()) -> Any:
+    """Load one row the user may act on, or answer 404 (never 403, so ids cannot be probed); `options`: what to load
+    along with it (a page's related rows, in the same statement)."""
     user = user or current_user
-    obj = db.session.get(model, object_id)
+    obj = db.session.get(model, object_id, options=options)
     if obj is None or not can(user, action, obj):
         abort(404)
     return obj
