@@ -67,7 +67,7 @@ def prepare(url: str, count: int, seed: int, rebuild: bool) -> None:
     seed_demo(0)
     db.session.commit()
     began = time.perf_counter()
-    generate(count, seed)
+    generate(count, seed, in_one=True)  # an empty database: one transaction, indexes built at the end
     if db.engine.dialect.name == "postgresql":  # index-only scans need the visibility map
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE"))
