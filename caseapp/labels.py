@@ -1,7 +1,7 @@
 """Translated labels for the codes stored in the database (sex, profile, status, role...)."""
 from flask_babel import lazy_gettext as _l
 
-from caseapp.i18n import current_locale_name
+from caseapp.i18n import current_locale, current_locale_name
 
 
 class Labels(dict):
@@ -13,7 +13,9 @@ class Labels(dict):
         self.translated: dict[str, dict[str, str]] = {}
 
     def in_language(self) -> dict[str, str]:
-        """Every label in the request's language, as plain strings."""
+        """Every label in the request's language, as plain strings (kept only once a language is chosen)."""
+        if current_locale() is None:  # no app context: gettext's language and the locale's name may differ
+            return {code: str(label) for code, label in self.items()}
         language = current_locale_name()
         labels = self.translated.get(language)
         if labels is None:

@@ -9,7 +9,7 @@ from caseapp.access.policy import ensure, may_be_assigned, scope
 from caseapp.auth.models import User
 from caseapp.cases.history import apply_changes, created, record_change
 from caseapp.cases.models import OPEN_STATUSES, Case, FollowUp
-from caseapp.cases.rows import CaseRow, FollowUpRow, case_rows, follow_up_rows
+from caseapp.cases.rows import CaseRow, FollowUpRow, case_rows, follow_up_rows, where_of
 from caseapp.errors import DomainError, ValidationFailed
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
@@ -74,7 +74,7 @@ def _open_follow_ups(actor, mine_only: bool):
     if mine_only:
         query = query.where(or_(FollowUp.assigned_to_id == actor.id,
                                 FollowUp.assigned_to_id.is_(None) & (Case.assigned_worker_id == actor.id)))
-    return query.whereclause
+    return where_of(query, FollowUp.__table__, Case.__table__)
 
 
 @dataclass
@@ -110,11 +110,11 @@ def home_work(actor, today: date, limit: int = 20) -> HomeWork:
     cases = scope(actor, select(Case), Case)
     if not team:
         cases = cases.where(Case.assigned_worker_id == actor.id)
-    recent = case_rows(cases.whereclause, (Case.updated_at.desc(),), 10)
+    recent = case_rows(where_of(cases, Case.__table__), (Case.updated_at.desc(),), 10)
     awaiting, workload, awaiting_total = [], [], 0
     if team:
         requested = cases.where(Case.awaiting_closure_condition())
-        awaiting = case_rows(requested.whereclause, (Case.closure_requested_at, Case.id), limit)
+        awaiting = case_rows(where_of(requested, Case.__table__), (Case.closure_requested_at, Case.id), limit)
         awaiting_total = count_rows(requested)
         workload = _open_cases_per_worker(actor)
     return HomeWork(list(due_today), list(overdue), list(recent), list(awaiting), workload, awaiting_total)

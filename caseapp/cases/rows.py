@@ -9,8 +9,9 @@ the attributes the table reads from a case (`case.number`, `case.beneficiary.dis
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, Table, select
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.util import find_tables
 
 from caseapp.auth.models import User
 from caseapp.beneficiaries.models import Beneficiary, person_display_name
@@ -56,6 +57,16 @@ class CaseRow:
     @property
     def awaiting_closure(self) -> bool:
         return is_awaiting_closure(self.status, self.closure_requested_at)
+
+
+def where_of(query: Select, *tables: Table) -> ColumnElement[bool]:
+    """The WHERE of a scoped select (`policy.scope`) over exactly `tables`, for the rows' own statement, which joins
+    those tables itself: a scope that ever brought another table along is refused here rather than dropped."""
+    found = {table for selectable in query.get_final_froms() for table in find_tables(selectable)}
+    if found != set(tables):
+        raise ValueError(f"the rows' statement joins {sorted(t.name for t in tables)}, the query reads "
+                         f"{sorted(t.name for t in found)}")
+    return query.whereclause
 
 
 _WORKER = aliased(User, name="row_worker")

@@ -15,7 +15,7 @@ from caseapp.beneficiaries.lookup import document_lookup_index, phone_lookup_ind
 from caseapp.beneficiaries.models import Beneficiary, BeneficiaryFlag, IdentityDocument, PersonKey
 from caseapp.beneficiaries.normalize import normalize_name, phone_digits
 from caseapp.cases.models import CASE_STATUSES, RISK_LEVELS, Case, CaseNumberCounter, FollowUp
-from caseapp.cases.rows import CaseRow, case_rows
+from caseapp.cases.rows import CaseRow, case_rows, where_of
 from caseapp.extensions import db
 from caseapp.i18n import programme_timezone
 from caseapp.pagination import Page, count_rows, page_of
@@ -157,8 +157,9 @@ def search_cases(actor, *, text: str = "", filters: CaseFilters | None = None, s
     query = _filter(actor, query, filters, today or date.today())
     total = count_rows(query)
     order = SORTS.get(sort, SORTS["opened_desc"])
+    tables = (Case.__table__, Beneficiary.__table__) if condition is not None else (Case.__table__,)
     result = page_of(total, page, per_page,
-                     lambda offset, limit: case_rows(query.whereclause, order, limit, offset))
+                     lambda offset, limit: case_rows(where_of(query, *tables), order, limit, offset))
     used = (["text"] if condition is not None else []) + filters.used()
     if audit and used:
         record_read(actor, "case.search", None, filters=used, results=total)

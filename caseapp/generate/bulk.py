@@ -45,7 +45,12 @@ def drop_secondary_indexes(connection: Connection, tables: tuple[str, ...]) -> D
     quote = connection.dialect.identifier_preparer.quote
     deferred = DeferredChecks()
     if connection.dialect.name == "postgresql":
-        names = "{" + ",".join(quote(table) for table in tables) + "}"
+        # The run holds its locks and idles between chunks, and the last statements rebuild whole indexes: the
+        # role's time limits (deploy/README.md) are lifted for this transaction only.
+        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+        connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
+        connection.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
+        names = [quote(table) for table in tables]
         foreign_keys = connection.execute(_POSTGRESQL_FOREIGN_KEYS, {"tables": names}).all()
         indexes = connection.execute(_POSTGRESQL_INDEXES, {"tables": names}).all()
         for table, name, definition in foreign_keys:

@@ -22,8 +22,9 @@ def generate_command(ctx: click.Context, people: int, seed: int, until: datetime
     """Add synthetic people with cases, referrals, notes, follow-ups and audit events over two years.
 
     On an empty database the demo organisations and accounts are created first (as seed-demo does). When no person
-    is registered yet, the run is one transaction: the tables it writes are locked until it ends, their indexes and
-    foreign keys are built once at the end, and a run that stops leaves nothing behind.
+    is registered yet, the run is one transaction: the tables it writes, and those their foreign keys point to
+    (accounts, organisations, places), are locked until it ends, so a running app waits; their indexes and foreign
+    keys are built once at the end, and a run that stops leaves nothing behind.
     """
     from caseapp.auth.models import User
     from caseapp.beneficiaries.models import Beneficiary

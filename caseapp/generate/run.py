@@ -5,8 +5,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from caseapp.beneficiaries.models import Beneficiary
 from caseapp.extensions import db
 from caseapp.generate import pipeline
 from caseapp.generate.bulk import drop_secondary_indexes, make_again
@@ -50,7 +51,8 @@ def generate(count: int, seed: int, end: datetime | None = None, progress: Calla
 
     With more than one chunk, a second process makes the chunks ahead while this one writes. `in_one` (for an
     empty database): the whole run is one transaction, with the written tables' secondary indexes and foreign keys
-    dropped first and made again at the end (`generate.bulk`); the tables stay locked until it ends.
+    dropped first and made again at the end (`generate.bulk`); the tables stay locked until it ends. A person
+    registered meanwhile (seen once the tables are locked) makes it write chunk by chunk instead.
     """
     setting = load_setting()
     if not setting.points:
@@ -62,8 +64,12 @@ def generate(count: int, seed: int, end: datetime | None = None, progress: Calla
     ahead = None
     try:
         if in_one:
-            writer.begin()
-            deferred = drop_secondary_indexes(db.session.connection(), BULK_TABLES)
+            writer.begin()  # the tables locked (SQLite: the write lock), then checked still empty
+            if db.session.scalar(select(Beneficiary.id).limit(1)) is not None:  # someone registered meanwhile
+                in_one, writer.commit_each = False, True  # chunk by chunk, as on any database with people
+                db.session.rollback()
+            else:
+                deferred = drop_secondary_indexes(db.session.connection(), BULK_TABLES)
         if len(slices) > 1 and pipeline.available():
             start = writer.begin()
             if not in_one:

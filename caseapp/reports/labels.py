@@ -28,7 +28,7 @@ _FIXED = {
 }
 
 
-def _reference_names() -> dict[str, dict[str, str]]:
+def reference_names() -> dict[str, dict[str, str]]:
     """Names of the coded values that live in reference tables (regions, communes, services, partners, flags)."""
     from caseapp.beneficiaries.models import VulnerabilityFlag
     from caseapp.partners.models import Partner
@@ -43,11 +43,11 @@ def _reference_names() -> dict[str, dict[str, str]]:
     return names
 
 
-def labeller():
-    """A (dimension, code) → label function for one page or export (reference names read once)."""
+def labeller(names: dict[str, dict[str, str]] | None = None):
+    """A (dimension, code) → label function for one page or export (reference names read once, or given)."""
     from caseapp.templating import closure_reason_name
 
-    names = _reference_names()
+    names = reference_names() if names is None else names
 
     def label(dimension: str, code: str) -> str:
         if dimension == "dimension":

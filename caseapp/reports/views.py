@@ -27,7 +27,7 @@ from caseapp.forms_common import AppForm, CreateForm
 from caseapp.reports import exports
 from caseapp.reports.content import build_content, publish as publish_report, published_content
 from caseapp.reports.disclosure import method_text
-from caseapp.reports.labels import indicator_titles, labeller
+from caseapp.reports.labels import indicator_titles, labeller, reference_names
 from caseapp.reports.models import PublishedReport
 from caseapp.reports.periods import parse_period
 from caseapp.security.form_tokens import bind_form_token, claim_form_token
@@ -174,14 +174,16 @@ _published_pages_lock = Lock()
 def _published_report_html(report: PublishedReport) -> Markup:
     """The body of a published report's page in the request's language, rendered once and then kept."""
     publisher = report.published_by.full_name if report.published_by else None  # a renamed account shows anew
+    names = reference_names()  # so do renamed places, services, flags and organisations (a few small tables)
+    named = tuple((dimension, tuple(sorted(values.items()))) for dimension, values in sorted(names.items()))
     key = (report.id, report.version, report.content_sha256, report.published_at, publisher, current_locale_name(),
-           request.script_root)
+           request.script_root, named)
     with _published_pages_lock:
         html = _PUBLISHED_PAGES.get(key)
         if html is not None:
             _PUBLISHED_PAGES.move_to_end(key)
             return html
-    html = _report_html(published_content(report), report, None)
+    html = _report_html(published_content(report), report, None, names)
     with _published_pages_lock:
         _PUBLISHED_PAGES[key] = html
         while len(_PUBLISHED_PAGES) > PUBLISHED_PAGES_KEPT:
@@ -189,9 +191,11 @@ def _published_report_html(report: PublishedReport) -> Markup:
     return html
 
 
-def _report_html(content: dict, report: PublishedReport | None, publish_form: PublishForm | None) -> Markup:
-    """The figures, charts and method of a report (published, or a preview with its publish form)."""
-    label, titles = labeller(), indicator_titles()
+def _report_html(content: dict, report: PublishedReport | None, publish_form: PublishForm | None,
+                 names: dict | None = None) -> Markup:
+    """The figures, charts and method of a report (published, or a preview with its publish form); `names`: the
+    reference names to label it with (read here when not given)."""
+    label, titles = labeller(names), indicator_titles()
     html = render_template(
         "reports/_report.html", content=content, report=report, publish_form=publish_form,
         count=_count_writer(content["threshold"]),

@@ -312,3 +312,10 @@ def test_a_published_page_is_rendered_once_per_language_and_stays_right(app, peo
         publisher.full_name = "Renamed Officer"
         db.session.commit()
     assert "Renamed Officer" in officer.get(f"/reports/{report_id}").get_data(as_text=True)
+
+    with app.app_context():  # a commune renamed (reference data): the page names it anew
+        from caseapp.places.models import Commune
+
+        db.session.get(Commune, "NAD").name_fr = "Nador (renamed)"  # English falls back to French
+        db.session.commit()
+    assert "Nador (renamed)" in officer.get(f"/reports/{report_id}").get_data(as_text=True)

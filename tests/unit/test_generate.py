@@ -347,3 +347,18 @@ def test_a_run_in_one_transaction_that_stops_leaves_the_database_as_it_was(cli, 
         assert _count(Beneficiary) == _count(Case) == _count(Referral) == 0 and _count(AuditEvent) == events
         run.generate(20, 3, chunk_size=10)  # and the next run writes as usual
         assert _count(Case) == 20 and verify_chain(db.session).ok
+
+
+def test_a_run_meant_for_an_empty_database_that_has_people_by_then_goes_chunk_by_chunk(cli, monkeypatch):
+    from caseapp.demo import seed_demo
+    from caseapp.generate import run
+
+    cli_app, _ = cli
+    monkeypatch.setattr(run, "drop_secondary_indexes", lambda *args: pytest.fail("indexes dropped with people"))
+    with cli_app.app_context():
+        seed_demo(2)  # two people registered between the command's look and the run's locks
+        db.session.commit()
+        before = _schema_checks()
+        run.generate(20, 3, chunk_size=10, in_one=True)
+        assert _schema_checks() == before  # (first: on SQLite the counts' transaction holds the write lock)
+        assert _count(Case) == 22 and verify_chain(db.session).ok

@@ -35,3 +35,18 @@ def test_each_request_starts_from_its_own_language(app):
     for language, home in (("ar", "الرئيسية"), ("fr", "Accueil"), ("en", "Home"), ("ar", "الرئيسية")):
         with app.test_request_context("/", headers={"Accept-Language": language}):
             assert _shown()[:4] == (home, home, home, language)
+
+
+def test_labels_kept_per_language_follow_the_request_s_language(app):
+    from caseapp.labels import SEX_LABELS
+
+    with app.test_request_context("/", headers={"Accept-Language": "fr"}):
+        assert SEX_LABELS.in_language()["F"] == "Féminin"
+        with force_locale("ar"):
+            assert SEX_LABELS.in_language()["F"] == gettext("Female") != "Féminin"
+        with force_locale("en"):
+            assert SEX_LABELS.in_language()["F"] == "Female"
+        assert SEX_LABELS.in_language()["F"] == "Féminin"
+    kept = dict(SEX_LABELS.translated)
+    assert SEX_LABELS.in_language()["F"] == "Female"  # no app at all: the source text, never kept as French
+    assert SEX_LABELS.translated == kept and kept["fr"]["F"] == "Féminin"
