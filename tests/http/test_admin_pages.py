@@ -55,7 +55,7 @@ def _post(client, url: str, data: dict | None = None, token_page: str = "/admin/
 
 def _events(app, action: str) -> list[AuditEvent]:
     with app.app_context():
-        return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+        return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
 
 
 # --- Who may open the pages -----------------------------------------------------------------------------------

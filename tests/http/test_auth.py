@@ -29,7 +29,7 @@ def _session_cookie(client) -> str | None:
 
 def _events(app, action: str) -> list[AuditEvent]:
     with app.app_context():
-        events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+        events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
         db.session.expunge_all()
         return events
 

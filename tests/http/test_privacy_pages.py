@@ -39,7 +39,8 @@ def _person_with(app, world, **overrides) -> int:
 
 def _events(app, action: str) -> list[AuditEvent]:
     with app.app_context():
-        events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+        events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)
+                                         .order_by(AuditEvent.id)))  # in the order they happened, on both databases
         db.session.expunge_all()
         return events
 
