@@ -1,4 +1,5 @@
 """URL converters: record ids in paths are ASCII digits an INTEGER column can hold, or the route does not match."""
+from flask import url_for
 from werkzeug.routing import IntegerConverter
 
 from caseapp.forms_common import MAX_RECORD_ID
@@ -25,8 +26,6 @@ class IdUrls:
     """
 
     def __init__(self, endpoint: str, argument: str):
-        from flask import url_for
-
         mark = str(MAX_RECORD_ID)  # built once with the largest id the route takes, then cut at it
         self.before, _, self.after = url_for(endpoint, **{argument: MAX_RECORD_ID}).rpartition(mark)
 

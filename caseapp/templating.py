@@ -17,8 +17,8 @@ from caseapp.routing import IdUrls
 
 def _date(value: date | datetime | None) -> str:
     """A date, or a moment in the programme's time zone (i18n.programme_timezone), written as Flask-Babel's
-    "medium" format writes it. The date and time parts are remembered per day, time of day and language: Babel takes ~150 µs for a date (month
-    names), ~20 µs for a time, and a list shows 50."""
+    "medium" format writes it. The date and time parts are remembered per day, time of day and language: Babel
+    takes ~150 µs for a date (month names), ~20 µs for a time, and a list shows 50."""
     if value is None:
         return ""
     name = current_locale_name()

@@ -15,21 +15,22 @@ from caseapp.partners.models import Partner
 from caseapp.places.models import ServicePoint
 
 
-def _workers_query(actor):
-    return select(User).where(User.partner_id == actor.partner_id, User.active.is_(True),
-                              User.role.in_(("caseworker", "supervisor"))).order_by(User.full_name)
+def _worker_names(actor, *conditions) -> dict[int, str]:
+    """Active caseworkers and supervisors of the actor's organisation meeting `conditions`: id → name, by name (two
+    columns: the case list asks on every page, and whole accounts cost ~1.5 ms more)."""
+    return dict(db.session.execute(select(User.id, User.full_name).where(
+        User.partner_id == actor.partner_id, User.active.is_(True), User.role.in_(("caseworker", "supervisor")),
+        *conditions).order_by(User.full_name)).all())
 
 
 def assignable_workers(actor) -> dict[int, str]:
-    """Active caseworkers and supervisors of the actor's organisation: id → name, by name (two columns: the case
-    list asks on every page, and whole accounts cost ~1.5 ms more)."""
-    return dict(db.session.execute(_workers_query(actor).with_only_columns(User.id, User.full_name)).all())
+    """Active caseworkers and supervisors of the actor's organisation: id → name, by name."""
+    return _worker_names(actor)
 
 
 def workers_for_case(actor, case: Case) -> dict[int, str]:
     """The workers of the actor's organisation who may own `case`: id → name, by name."""
-    return dict(db.session.execute(_workers_query(actor).with_only_columns(User.id, User.full_name)
-                                   .where(may_be_assigned_condition(case))).all())
+    return _worker_names(actor, may_be_assigned_condition(case))
 
 
 def assign_cases(actor, case_ids: list[int], worker_id: int | None) -> list[Case]:

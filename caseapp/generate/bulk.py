@@ -7,7 +7,6 @@ the transaction, so a run that stops leaves the schema and the tables as they we
 and foreign keys check every row written.
 """
 import json
-from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, text
 
@@ -31,19 +30,11 @@ _SQLITE_INDEXES = text("SELECT name, sql FROM sqlite_master WHERE type = 'index'
 INDEX_BUILD_MEMORY = "256MB"  # PostgreSQL's maintenance_work_mem while the indexes are made again (default 64MB)
 
 
-@dataclass
-class DeferredChecks:
-    """What was dropped, as the statements that make it again (indexes first, then the foreign keys using them)."""
-
-    statements: list[str] = field(default_factory=list)
-
-
-def drop_secondary_indexes(connection: Connection, tables: tuple[str, ...]) -> DeferredChecks:
+def drop_secondary_indexes(connection: Connection, tables: tuple[str, ...]) -> list[str]:
     """Drop the indexes of `tables` that back no primary key or unique constraint (on SQLite: no unique index), and
     on PostgreSQL the foreign keys from or to them, in the current transaction; return the statements that make
     them again."""
     quote = connection.dialect.identifier_preparer.quote
-    deferred = DeferredChecks()
     if connection.dialect.name == "postgresql":
         # The run holds its locks and idles between chunks, and the last statements rebuild whole indexes: the
         # role's time limits (deploy/README.md) are lifted for this transaction only.
@@ -57,21 +48,19 @@ def drop_secondary_indexes(connection: Connection, tables: tuple[str, ...]) -> D
             connection.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
         for name, definition in indexes:
             connection.exec_driver_sql(f"DROP INDEX {name}")
-        deferred.statements = [definition for _, definition in indexes] + [
+        return [definition for _, definition in indexes] + [
             f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}"
             for table, name, definition in foreign_keys]
-    else:
-        indexes = connection.execute(_SQLITE_INDEXES, {"tables": json.dumps(list(tables))}).all()
-        for name, definition in indexes:
-            connection.exec_driver_sql(f"DROP INDEX {quote(name)}")
-        deferred.statements = [definition for _, definition in indexes]
-    return deferred
+    indexes = connection.execute(_SQLITE_INDEXES, {"tables": json.dumps(list(tables))}).all()
+    for name, definition in indexes:
+        connection.exec_driver_sql(f"DROP INDEX {quote(name)}")
+    return [definition for _, definition in indexes]
 
 
-def make_again(connection: Connection, deferred: DeferredChecks) -> None:
+def make_again(connection: Connection, statements: list[str]) -> None:
     """Build the dropped indexes and add the dropped foreign keys back (each checks every row), in the current
     transaction."""
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
-    for statement in deferred.statements:
+    for statement in statements:
         connection.exec_driver_sql(statement)
