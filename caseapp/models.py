@@ -12,7 +12,8 @@ from caseapp.beneficiaries.models import (  # noqa: F401
     VulnerabilityFlag,
 )
 from caseapp.cases.models import (  # noqa: F401
-    Assessment, Case, CaseNote, CaseNumberCounter, CaseTransfer, ChangeRecord, FollowUp, PlanAction, PlanGoal,
+    Assessment, Case, CaseNote, CaseNumberCounter, CaseTally, CaseTransfer, ChangeRecord, FollowUp, PlanAction,
+    PlanGoal,
 )
 from caseapp.referrals.models import DirectoryEntry, Notification, Referral, ReferralEvent, Service  # noqa: F401
 from caseapp.security.form_tokens import FormSubmission  # noqa: F401

@@ -11,12 +11,12 @@ from typing import Any
 
 from flask import abort, current_app, request
 from flask_login import current_user
-from sqlalchemy import Select, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 from sqlalchemy.orm import aliased
 
 from caseapp.auth.models import User, user_service_point
 from caseapp.beneficiaries.models import Beneficiary, PersonMerge, VulnerabilityFlag
-from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, FollowUp, PlanAction, PlanGoal
+from caseapp.cases.models import Assessment, Case, CaseNote, CaseTally, CaseTransfer, FollowUp, PlanAction, PlanGoal
 from caseapp.extensions import db
 from caseapp.partners.models import Partner
 from caseapp.places.models import ServicePoint
@@ -210,29 +210,36 @@ def _owner_case_in_scope(user: Any, case_id_column):
 
 def scope(user: Any, query: Select, model: type) -> Select:
     """Limit `query` over `model` to the rows `user` may see."""
+    return query.where(scope_condition(user, model))
+
+
+def scope_condition(user: Any, model: type) -> ColumnElement[bool]:
+    """The rows of `model` that `user` may see, as the condition `scope` adds (it reads no other table than
+    `model`'s outside its own subqueries, so a statement that selects from `model` can take it as it is)."""
     if not has_permission(user, AUTHENTICATED):  # anonymous or deactivated: no rows at all
-        return query.where(false())
+        return false()
     if model is Case:
-        return query.where(_case_condition(user))
+        return _case_condition(user)
+    if model is CaseTally:  # the counts of exactly the cases above
+        return _scope_condition(user, CaseTally.partner_id, CaseTally.service_point_id)
     if model is Beneficiary:
-        return query.where(exists().where(Case.beneficiary_id == Beneficiary.id, _case_condition(user)),
-                           Beneficiary.merged_into_id.is_(None))  # a merge's tombstone is no one to list
+        return and_(exists().where(Case.beneficiary_id == Beneficiary.id, _case_condition(user)),
+                    Beneficiary.merged_into_id.is_(None))  # a merge's tombstone is no one to list
     if model is ServicePoint:
-        return query.where(_scope_condition(user, ServicePoint.partner_id, ServicePoint.id))
+        return _scope_condition(user, ServicePoint.partner_id, ServicePoint.id)
     if model in (CaseNote, FollowUp, PlanGoal):
-        query = query.where(_owner_case_in_scope(user, model.case_id))
+        owned = _owner_case_in_scope(user, model.case_id)
         if model is CaseNote and not user.restricted_access:
-            query = query.where(CaseNote.restricted.is_(False))  # restricted notes do not exist for them
-        return query
+            return and_(owned, CaseNote.restricted.is_(False))  # restricted notes do not exist for them
+        return owned
     if model is Referral:
         if user.role == "referral_receiver":  # the inbox: only while the referral is open to the organisation
-            return query.where(Referral.receiving_partner_id == user.partner_id,
-                               Referral.status.in_(OPEN_FOR_RECEIVER))
-        return query.where(_scope_condition(user, Referral.partner_id, Referral.service_point_id))
+            return and_(Referral.receiving_partner_id == user.partner_id, Referral.status.in_(OPEN_FOR_RECEIVER))
+        return _scope_condition(user, Referral.partner_id, Referral.service_point_id)
     if model is CaseTransfer and has_permission(user, "case.transfer.decide"):  # incoming proposals
-        return query.where(CaseTransfer.status == "proposed", CaseTransfer.to_service_point_id.in_(
+        return and_(CaseTransfer.status == "proposed", CaseTransfer.to_service_point_id.in_(
             select(ServicePoint.id).where(ServicePoint.partner_id == user.partner_id)))
-    return query.where(false())
+    return false()
 
 
 def ensure(user: Any, action: str, obj: Any = None) -> None:

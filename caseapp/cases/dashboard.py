@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 
 from caseapp.access.policy import ensure, scope
 from caseapp.auth.models import User
-from caseapp.cases.models import CASE_STATUSES, OPEN_STATUSES, Case, FollowUp
+from caseapp.cases.models import CASE_STATUSES, OPEN_STATUSES, Case, CaseTally, FollowUp
+from caseapp.cases.tally import count_cases, open_cases_per_worker, sums
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
 from caseapp.places.models import ServicePoint
@@ -30,18 +31,18 @@ class TeamDashboard:
 
 
 def _cases_by_point(actor) -> list[tuple[str, dict[str, int]]]:
-    query = scope(actor, select(ServicePoint.name, Case.status, func.count(Case.id)), Case).join(
-        ServicePoint, ServicePoint.id == Case.service_point_id).group_by(ServicePoint.name, Case.status)
+    query = scope(actor, select(ServicePoint.name, CaseTally.status, func.sum(CaseTally.delta), func.count()),
+                  CaseTally).join(ServicePoint, ServicePoint.id == CaseTally.service_point_id) \
+        .group_by(ServicePoint.name, CaseTally.status).having(func.sum(CaseTally.delta) > 0)
     by_point: dict[str, dict[str, int]] = {}
-    for name, status, count in db.session.execute(query):
+    for name, status, count in sums(query):
         by_point.setdefault(name, {})[status] = count
     return sorted(by_point.items())
 
 
 def _workers(actor, today) -> list[tuple[str, int, int]]:
-    open_cases = dict(db.session.execute(scope(actor, select(Case.assigned_worker_id, func.count(Case.id)), Case)
-                                         .where(Case.status.in_(OPEN_STATUSES), Case.assigned_worker_id.is_not(None))
-                                         .group_by(Case.assigned_worker_id)).all())
+    per_worker = open_cases_per_worker(actor)
+    open_cases = dict(sums(select(per_worker.c.worker_id, per_worker.c.open_cases, per_worker.c.rows)))
     overdue = dict(db.session.execute(
         scope(actor, select(func.coalesce(FollowUp.assigned_to_id, Case.assigned_worker_id), func.count(FollowUp.id)),
               FollowUp).join(Case, Case.id == FollowUp.case_id)
@@ -68,8 +69,7 @@ def team_dashboard(actor, now: datetime | None = None) -> TeamDashboard:
         opened_recently=db.session.scalar(cases.where(Case.opened_at >= since)),
         closed_recently=db.session.scalar(cases.where(Case.closed_at >= since)),
         workers=_workers(actor, now.date()),
-        unassigned_open=db.session.scalar(cases.where(Case.status.in_(OPEN_STATUSES),
-                                                      Case.assigned_worker_id.is_(None))),
+        unassigned_open=count_cases(actor, CaseTally.status.in_(OPEN_STATUSES), CaseTally.assigned_worker_id.is_(None)),
         referrals_by_status=dict(db.session.execute(referrals).all()),
         referrals_overdue=db.session.scalar(scope(actor, select(func.count(Referral.id)), Referral).where(
             Referral.status == "approved", Referral.deadline_at < now)),

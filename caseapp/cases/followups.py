@@ -5,11 +5,12 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 
-from caseapp.access.policy import ensure, may_be_assigned, scope
+from caseapp.access.policy import ensure, may_be_assigned, scope_condition
 from caseapp.auth.models import User
 from caseapp.cases.history import apply_changes, created, record_change
 from caseapp.cases.models import OPEN_STATUSES, Case, FollowUp
-from caseapp.cases.rows import CaseRow, FollowUpRow, case_rows, follow_up_rows, where_of
+from caseapp.cases.rows import CaseRow, FollowUpRow, case_rows, follow_up_rows
+from caseapp.cases.tally import open_cases_per_worker, sums
 from caseapp.errors import DomainError, ValidationFailed
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
@@ -69,12 +70,11 @@ def case_follow_ups(actor, case: Case) -> list[FollowUp]:
 def _open_follow_ups(actor, mine_only: bool):
     """Open follow-ups of open cases in the actor's scope (`mine_only`: theirs, or unassigned on their cases), as
     the WHERE of a select of follow-ups joined to their case."""
-    query = scope(actor, select(FollowUp), FollowUp).join(FollowUp.case).where(
-        FollowUp.done_at.is_(None), Case.status.in_(OPEN_STATUSES))
+    where = [scope_condition(actor, FollowUp), FollowUp.done_at.is_(None), Case.status.in_(OPEN_STATUSES)]
     if mine_only:
-        query = query.where(or_(FollowUp.assigned_to_id == actor.id,
-                                FollowUp.assigned_to_id.is_(None) & (Case.assigned_worker_id == actor.id)))
-    return where_of(query, FollowUp.__table__, Case.__table__)
+        where.append(or_(FollowUp.assigned_to_id == actor.id,
+                         FollowUp.assigned_to_id.is_(None) & (Case.assigned_worker_id == actor.id)))
+    return and_(*where)
 
 
 @dataclass
@@ -90,14 +90,12 @@ class HomeWork:
 
 
 def _open_cases_per_worker(actor) -> list[tuple[str, int]]:
-    """Open cases per assigned worker, most loaded first. Counted per worker id from the (organisation, status,
-    worker) index alone, names added to the few totals: joining the names first joined every open case."""
-    per_worker = scope(actor, select(Case.assigned_worker_id.label("worker_id"), func.count().label("open_cases")),
-                       Case).where(Case.status.in_(OPEN_STATUSES), Case.assigned_worker_id.is_not(None)).group_by(
-        Case.assigned_worker_id).subquery()
-    counts = select(User.full_name, per_worker.c.open_cases).join(per_worker, User.id == per_worker.c.worker_id) \
-        .order_by(per_worker.c.open_cases.desc(), User.full_name)
-    return [(name, count) for name, count in db.session.execute(counts)]
+    """Open cases per assigned worker, most loaded first: summed from the case tally, names added to the few
+    totals."""
+    per_worker = open_cases_per_worker(actor)
+    counts = select(User.full_name, per_worker.c.open_cases, per_worker.c.rows) \
+        .join(per_worker, User.id == per_worker.c.worker_id).order_by(per_worker.c.open_cases.desc(), User.full_name)
+    return sums(counts)
 
 
 def home_work(actor, today: date, limit: int = 20) -> HomeWork:
@@ -107,14 +105,12 @@ def home_work(actor, today: date, limit: int = 20) -> HomeWork:
     follow_ups = _open_follow_ups(actor, mine_only=not team)
     due_today = follow_up_rows(and_(follow_ups, FollowUp.due_date == today), (FollowUp.id,), limit)
     overdue = follow_up_rows(and_(follow_ups, FollowUp.due_date < today), (FollowUp.due_date, FollowUp.id), limit)
-    cases = scope(actor, select(Case), Case)
-    if not team:
-        cases = cases.where(Case.assigned_worker_id == actor.id)
-    recent = case_rows(where_of(cases, Case.__table__), (Case.updated_at.desc(),), 10)
+    cases = [scope_condition(actor, Case)] + ([] if team else [Case.assigned_worker_id == actor.id])
+    recent = case_rows(and_(*cases), (Case.updated_at.desc(),), 10)
     awaiting, workload, awaiting_total = [], [], 0
     if team:
-        requested = cases.where(Case.awaiting_closure_condition())
-        awaiting = case_rows(where_of(requested, Case.__table__), (Case.closure_requested_at, Case.id), limit)
-        awaiting_total = count_rows(requested)
+        requested = [*cases, Case.awaiting_closure_condition()]
+        awaiting = case_rows(and_(*requested), (Case.closure_requested_at, Case.id), limit)
+        awaiting_total = count_rows(select(Case).where(*requested))
         workload = _open_cases_per_worker(actor)
     return HomeWork(list(due_today), list(overdue), list(recent), list(awaiting), workload, awaiting_total)

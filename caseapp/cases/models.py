@@ -88,6 +88,25 @@ class Case(db.Model):
         return and_(cls.closure_requested_at.is_not(None), cls.status != literal("closed", literal_execute=True))
 
 
+class CaseTally(db.Model):
+    """Cases per (organisation, service point, status, worker), as the rows the triggers of
+    `caseapp.cases.tally_triggers` append: +1 under a case's new key, -1 under its old one. A count is the sum of
+    `delta` over the keys asked for (`caseapp.cases.tally`); folding merges the rows into one per key."""
+
+    __tablename__ = "case_tally"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int]
+    service_point_id: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))
+    assigned_worker_id: Mapped[int | None]
+    delta: Mapped[int]
+
+    __table_args__ = (
+        # Every count reads this index alone (the organisation first, as the scope says it).
+        db.Index("ix_case_tally_key", "partner_id", "service_point_id", "status", "assigned_worker_id", "delta"),
+    )
+
+
 class Assessment(db.Model):
     """The needs assessment of a case: needs per service area; flags and risk live on person and case."""
 

@@ -9,9 +9,8 @@ the attributes the table reads from a case (`case.number`, `case.beneficiary.dis
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Select, Table, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.util import find_tables
 
 from caseapp.auth.models import User
 from caseapp.beneficiaries.models import Beneficiary, person_display_name
@@ -59,16 +58,6 @@ class CaseRow:
         return is_awaiting_closure(self.status, self.closure_requested_at)
 
 
-def where_of(query: Select, *tables: Table) -> ColumnElement[bool]:
-    """The WHERE of a scoped select (`policy.scope`) over exactly `tables`, for the rows' own statement, which joins
-    those tables itself: a scope that ever brought another table along is refused here rather than dropped."""
-    found = {table for selectable in query.get_final_froms() for table in find_tables(selectable)}
-    if found != set(tables):
-        raise ValueError(f"the rows' statement joins {sorted(t.name for t in tables)}, the query reads "
-                         f"{sorted(t.name for t in found)}")
-    return query.whereclause
-
-
 _WORKER = aliased(User, name="row_worker")
 _COLUMNS = (Case.id, Case.number, Case.beneficiary_id, Case.status, Case.closure_requested_at, Case.opened_at,
             Beneficiary.given_name, Beneficiary.family_name, Beneficiary.sex, Beneficiary.date_of_birth,
@@ -76,8 +65,8 @@ _COLUMNS = (Case.id, Case.number, Case.beneficiary_id, Case.status, Case.closure
 
 
 def case_rows(condition: ColumnElement[bool] | None, order_by: tuple, limit: int, offset: int = 0) -> list[CaseRow]:
-    """One page of the cases matching `condition` (the WHERE of a select of cases: scope, filters, and it may read
-    the person's columns), in `order_by` order."""
+    """One page of the cases matching `condition` (over the case and its person: `policy.scope_condition`, filters),
+    in `order_by` order."""
     query = select(*_COLUMNS).join_from(Case, Beneficiary, Beneficiary.id == Case.beneficiary_id) \
         .outerjoin(_WORKER, _WORKER.id == Case.assigned_worker_id)
     if condition is not None:

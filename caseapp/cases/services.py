@@ -4,18 +4,19 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, union, update
+from sqlalchemy import and_, exists, func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 
-from caseapp.access.policy import scope
+from caseapp.access.policy import scope_condition
 from caseapp.audit.service import record, record_read
 from caseapp.beneficiaries.flags import allowed_flag_codes
 from caseapp.beneficiaries.blocking import search_keys
 from caseapp.beneficiaries.lookup import document_lookup_index, phone_lookup_index
 from caseapp.beneficiaries.models import Beneficiary, BeneficiaryFlag, IdentityDocument, PersonKey
 from caseapp.beneficiaries.normalize import normalize_name, phone_digits
-from caseapp.cases.models import CASE_STATUSES, RISK_LEVELS, Case, CaseNumberCounter, FollowUp
-from caseapp.cases.rows import CaseRow, case_rows, where_of
+from caseapp.cases.models import CASE_STATUSES, RISK_LEVELS, Case, CaseNumberCounter, CaseTally, FollowUp
+from caseapp.cases.rows import CaseRow, case_rows
+from caseapp.cases.tally import count_cases
 from caseapp.extensions import db
 from caseapp.i18n import programme_timezone
 from caseapp.pagination import Page, count_rows, page_of
@@ -128,22 +129,30 @@ class CaseFilters:
         return [name for name, value in vars(self).items() if value]
 
 
-def _filter(actor, query, filters: CaseFilters, today: date):
+def _key_conditions(model, filters: CaseFilters) -> list:
+    """The filters on a case's tally key (status, service point, worker), over `model`: Case or CaseTally."""
+    conditions = []
     if filters.status in CASE_STATUSES:
-        query = query.where(Case.status == filters.status)
+        conditions.append(model.status == filters.status)
     if filters.service_point_id:
-        query = query.where(Case.service_point_id == filters.service_point_id)
+        conditions.append(model.service_point_id == filters.service_point_id)
     if filters.worker_id:
-        query = query.where(Case.assigned_worker_id == filters.worker_id)
+        conditions.append(model.assigned_worker_id == filters.worker_id)
+    return conditions
+
+
+def _other_conditions(actor, filters: CaseFilters, today: date) -> list:
+    """The filters that read more of a case than its tally key: risk, flag, overdue follow-ups."""
+    conditions = []
     if filters.risk in RISK_LEVELS:
-        query = query.where(Case.risk_level == filters.risk)
+        conditions.append(Case.risk_level == filters.risk)
     if filters.flag and filters.flag in allowed_flag_codes(actor):
-        query = query.where(exists().where(BeneficiaryFlag.beneficiary_id == Case.beneficiary_id,
-                                           BeneficiaryFlag.flag_code == filters.flag))
+        conditions.append(exists().where(BeneficiaryFlag.beneficiary_id == Case.beneficiary_id,
+                                         BeneficiaryFlag.flag_code == filters.flag))
     if filters.overdue:
-        query = query.where(exists().where(FollowUp.case_id == Case.id, FollowUp.done_at.is_(None),
-                                           FollowUp.due_date < today))
-    return query
+        conditions.append(exists().where(FollowUp.case_id == Case.id, FollowUp.done_at.is_(None),
+                                         FollowUp.due_date < today))
+    return conditions
 
 
 def search_cases(actor, *, text: str = "", filters: CaseFilters | None = None, sort: str = "opened_desc",
@@ -151,15 +160,18 @@ def search_cases(actor, *, text: str = "", filters: CaseFilters | None = None, s
     """Cases the actor may see, matching a name, case number or phone and the filters, in the chosen order."""
     filters = filters or CaseFilters()
     condition = _text_condition(text) if text.strip() else None
-    query = scope(actor, select(Case), Case)
+    where = [scope_condition(actor, Case)]
     if condition is not None:  # never a merge's tombstone, even with a case left on it (as an import could)
-        query = query.join(Case.beneficiary).where(condition, Beneficiary.merged_into_id.is_(None))
-    query = _filter(actor, query, filters, today or date.today())
-    total = count_rows(query)
+        where += [condition, Beneficiary.merged_into_id.is_(None)]
+    others = _other_conditions(actor, filters, today or date.today())
+    where += _key_conditions(Case, filters) + others
+    if condition is None and not others:  # the same cases, counted from their tally
+        total = count_cases(actor, *_key_conditions(CaseTally, filters))
+    else:
+        total = count_rows((select(Case).join(Case.beneficiary) if condition is not None else select(Case))
+                           .where(*where))
     order = SORTS.get(sort, SORTS["opened_desc"])
-    tables = (Case.__table__, Beneficiary.__table__) if condition is not None else (Case.__table__,)
-    result = page_of(total, page, per_page,
-                     lambda offset, limit: case_rows(where_of(query, *tables), order, limit, offset))
+    result = page_of(total, page, per_page, lambda offset, limit: case_rows(and_(*where), order, limit, offset))
     used = (["text"] if condition is not None else []) + filters.used()
     if audit and used:
         record_read(actor, "case.search", None, filters=used, results=total)

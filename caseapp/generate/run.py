@@ -8,6 +8,7 @@ from functools import partial
 from sqlalchemy import select, text
 
 from caseapp.beneficiaries.models import Beneficiary
+from caseapp.cases.tally import fold
 from caseapp.extensions import db
 from caseapp.generate import pipeline
 from caseapp.generate.bulk import drop_secondary_indexes, make_again
@@ -94,6 +95,8 @@ def generate(count: int, seed: int, end: datetime | None = None, progress: Calla
         db.session.rollback()
         if ahead:
             ahead.stop()
+    with db.engine.begin() as connection:  # one tally row per key again, instead of one per case written
+        fold(connection)
     if count >= ANALYZE_FROM:
         _analyze()
     return written

@@ -1,25 +1,28 @@
-"""cases.rows.where_of: the rows' statement takes a scoped select's WHERE only when that select reads no other
-table than the ones the rows' statement joins itself (a join the scope added would otherwise be lost)."""
+"""policy.scope_condition: the rows' statements (cases.rows) and the tally's sums take the scope as a condition, so
+it must read no other table than the model's own outside its subqueries: a table it brought along would join
+nothing and multiply the rows."""
 import pytest
 from sqlalchemy import select
+from sqlalchemy.sql.util import find_tables
 
-import caseapp.models  # noqa: F401 - every model mapped (relationships name each other)
+from caseapp.access.policy import scope, scope_condition
 from caseapp.auth.models import User
 from caseapp.beneficiaries.models import Beneficiary
-from caseapp.cases.models import Case
-from caseapp.cases.rows import where_of
+from caseapp.cases.models import Case, CaseNote, CaseTally, CaseTransfer, FollowUp, PlanGoal
+from caseapp.extensions import db
+from caseapp.places.models import ServicePoint
+from caseapp.referrals.models import Referral
+from tests.conftest import USERS
+
+MODELS = (Case, CaseTally, Beneficiary, ServicePoint, CaseNote, FollowUp, PlanGoal, Referral, CaseTransfer)
 
 
-def test_the_where_is_taken_when_the_tables_are_the_rows_own():
-    query = select(Case).where(Case.partner_id == 1)
-    assert str(where_of(query, Case.__table__)) == str(query.whereclause)
-    searched = query.join(Case.beneficiary).where(Beneficiary.family_name == "x")
-    assert str(where_of(searched, Case.__table__, Beneficiary.__table__)) == str(searched.whereclause)
-
-
-def test_a_select_reading_another_table_is_refused():
-    joined = select(Case).join(User, User.id == Case.assigned_worker_id).where(User.active.is_(True))
-    with pytest.raises(ValueError, match="user_account"):
-        where_of(joined, Case.__table__)
-    with pytest.raises(ValueError):
-        where_of(select(Case).where(Case.partner_id == 1), Case.__table__, Beneficiary.__table__)
+@pytest.mark.parametrize("user_key", sorted(USERS))
+def test_the_scope_condition_reads_only_its_models_table(app, world, user_key):
+    with app.app_context():
+        user = db.session.get(User, world.users[user_key])
+        for model in MODELS:
+            query = select(model.id).where(scope_condition(user, model))
+            found = {table for selectable in query.get_final_froms() for table in find_tables(selectable)}
+            assert found == {model.__table__}, (user_key, model.__name__)
+            assert str(scope(user, select(model), model).whereclause) == str(query.whereclause)

@@ -1,0 +1,63 @@
+"""DDL of the triggers that keep `case_tally` (caseapp.cases.tally) in step with `case_file`.
+
+Each inserted, deleted or re-keyed case appends rows to the tally (+1 under its new key, -1 under its old one):
+appends only, so concurrent writers never wait for each other nor deadlock on a shared counter. The migration
+"case tally" uses these statements. They are frozen: changing them needs a new migration. On SQLite, a future
+`batch_alter_table("case_file")` that rebuilds the table silently drops the triggers: create them again after it.
+"""
+
+_KEY = "partner_id, service_point_id, status, assigned_worker_id"
+_CHANGED = " OR ".join(f"OLD.{column} IS {{different}} NEW.{column}" for column in _KEY.split(", "))
+
+
+def _append(row: str, delta: int) -> str:
+    return (f"INSERT INTO case_tally ({_KEY}, delta) VALUES ({row}.partner_id, {row}.service_point_id, "
+            f"{row}.status, {row}.assigned_worker_id, {delta});")
+
+
+SQLITE_CREATE = (
+    f"CREATE TRIGGER case_tally_insert AFTER INSERT ON case_file BEGIN {_append('NEW', 1)} END",
+    f"CREATE TRIGGER case_tally_delete AFTER DELETE ON case_file BEGIN {_append('OLD', -1)} END",
+    f"CREATE TRIGGER case_tally_update AFTER UPDATE OF {_KEY} ON case_file "
+    f"WHEN {_CHANGED.format(different='NOT')} BEGIN {_append('OLD', -1)} {_append('NEW', 1)} END",
+)
+SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS case_tally_update",
+    "DROP TRIGGER IF EXISTS case_tally_delete",
+    "DROP TRIGGER IF EXISTS case_tally_insert",
+)
+
+POSTGRESQL_CREATE = (
+    "CREATE FUNCTION case_tally_append() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"IF TG_OP <> 'INSERT' THEN {_append('OLD', -1)} END IF; "
+    f"IF TG_OP <> 'DELETE' THEN {_append('NEW', 1)} END IF; "
+    "RETURN NULL; END $$",
+    "CREATE FUNCTION case_tally_clear() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "DELETE FROM case_tally; RETURN NULL; END $$",
+    "CREATE TRIGGER case_tally_insert_delete AFTER INSERT OR DELETE ON case_file "
+    "FOR EACH ROW EXECUTE FUNCTION case_tally_append()",
+    f"CREATE TRIGGER case_tally_update AFTER UPDATE OF {_KEY} ON case_file FOR EACH ROW "
+    f"WHEN ({_CHANGED.format(different='DISTINCT FROM')}) EXECUTE FUNCTION case_tally_append()",
+    "CREATE TRIGGER case_tally_truncate AFTER TRUNCATE ON case_file "
+    "FOR EACH STATEMENT EXECUTE FUNCTION case_tally_clear()",
+)
+POSTGRESQL_DROP = (
+    "DROP TRIGGER IF EXISTS case_tally_truncate ON case_file",
+    "DROP TRIGGER IF EXISTS case_tally_update ON case_file",
+    "DROP TRIGGER IF EXISTS case_tally_insert_delete ON case_file",
+    "DROP FUNCTION IF EXISTS case_tally_clear()",
+    "DROP FUNCTION IF EXISTS case_tally_append()",
+)
+
+_CREATE = {"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE}
+_DROP = {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP}
+
+
+def create_statements(dialect: str) -> tuple[str, ...]:
+    """The statements creating the tally's triggers on this dialect ("sqlite" or "postgresql")."""
+    return _CREATE[dialect]
+
+
+def drop_statements(dialect: str) -> tuple[str, ...]:
+    """The statements dropping the tally's triggers on this dialect ("sqlite" or "postgresql")."""
+    return _DROP[dialect]
