@@ -138,6 +138,7 @@ def _delete_all_rows(app) -> None:
             else:
                 for table in tables:
                     connection.execute(table.delete())
+                connection.execute(text("DELETE FROM case_tally"))  # what deleting the cases appended, in any order
 
 
 @pytest.fixture(autouse=True)
