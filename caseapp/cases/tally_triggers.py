@@ -6,20 +6,21 @@ appends only, so concurrent writers never wait for each other nor deadlock on a 
 `batch_alter_table("case_file")` that rebuilds the table silently drops the triggers: create them again after it.
 """
 
-_KEY = "partner_id, service_point_id, status, assigned_worker_id"
-_CHANGED = " OR ".join(f"OLD.{column} IS {{different}} NEW.{column}" for column in _KEY.split(", "))
-
-
-def _append(row: str, delta: int) -> str:
-    return (f"INSERT INTO case_tally ({_KEY}, delta) VALUES ({row}.partner_id, {row}.service_point_id, "
-            f"{row}.status, {row}.assigned_worker_id, {delta});")
-
-
+# Written out in full (they are frozen): what each trigger appends is one of these two rows.
 SQLITE_CREATE = (
-    f"CREATE TRIGGER case_tally_insert AFTER INSERT ON case_file BEGIN {_append('NEW', 1)} END",
-    f"CREATE TRIGGER case_tally_delete AFTER DELETE ON case_file BEGIN {_append('OLD', -1)} END",
-    f"CREATE TRIGGER case_tally_update AFTER UPDATE OF {_KEY} ON case_file "
-    f"WHEN {_CHANGED.format(different='NOT')} BEGIN {_append('OLD', -1)} {_append('NEW', 1)} END",
+    "CREATE TRIGGER case_tally_insert AFTER INSERT ON case_file BEGIN "
+    "INSERT INTO case_tally (partner_id, service_point_id, status, assigned_worker_id, delta) "
+    "VALUES (NEW.partner_id, NEW.service_point_id, NEW.status, NEW.assigned_worker_id, 1); END",
+    "CREATE TRIGGER case_tally_delete AFTER DELETE ON case_file BEGIN "
+    "INSERT INTO case_tally (partner_id, service_point_id, status, assigned_worker_id, delta) "
+    "VALUES (OLD.partner_id, OLD.service_point_id, OLD.status, OLD.assigned_worker_id, -1); END",
+    "CREATE TRIGGER case_tally_update AFTER UPDATE OF partner_id, service_point_id, status, assigned_worker_id "
+    "ON case_file WHEN OLD.partner_id IS NOT NEW.partner_id OR OLD.service_point_id IS NOT NEW.service_point_id "
+    "OR OLD.status IS NOT NEW.status OR OLD.assigned_worker_id IS NOT NEW.assigned_worker_id BEGIN "
+    "INSERT INTO case_tally (partner_id, service_point_id, status, assigned_worker_id, delta) "
+    "VALUES (OLD.partner_id, OLD.service_point_id, OLD.status, OLD.assigned_worker_id, -1); "
+    "INSERT INTO case_tally (partner_id, service_point_id, status, assigned_worker_id, delta) "
+    "VALUES (NEW.partner_id, NEW.service_point_id, NEW.status, NEW.assigned_worker_id, 1); END",
 )
 SQLITE_DROP = (
     "DROP TRIGGER IF EXISTS case_tally_update",
@@ -29,15 +30,21 @@ SQLITE_DROP = (
 
 POSTGRESQL_CREATE = (
     "CREATE FUNCTION case_tally_append() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    f"IF TG_OP <> 'INSERT' THEN {_append('OLD', -1)} END IF; "
-    f"IF TG_OP <> 'DELETE' THEN {_append('NEW', 1)} END IF; "
+    "IF TG_OP <> 'INSERT' THEN "
+    "INSERT INTO case_tally (partner_id, service_point_id, status, assigned_worker_id, delta) "
+    "VALUES (OLD.partner_id, OLD.service_point_id, OLD.status, OLD.assigned_worker_id, -1); END IF; "
+    "IF TG_OP <> 'DELETE' THEN "
+    "INSERT INTO case_tally (partner_id, service_point_id, status, assigned_worker_id, delta) "
+    "VALUES (NEW.partner_id, NEW.service_point_id, NEW.status, NEW.assigned_worker_id, 1); END IF; "
     "RETURN NULL; END $$",
     "CREATE FUNCTION case_tally_clear() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
     "DELETE FROM case_tally; RETURN NULL; END $$",
     "CREATE TRIGGER case_tally_insert_delete AFTER INSERT OR DELETE ON case_file "
     "FOR EACH ROW EXECUTE FUNCTION case_tally_append()",
-    f"CREATE TRIGGER case_tally_update AFTER UPDATE OF {_KEY} ON case_file FOR EACH ROW "
-    f"WHEN ({_CHANGED.format(different='DISTINCT FROM')}) EXECUTE FUNCTION case_tally_append()",
+    "CREATE TRIGGER case_tally_update AFTER UPDATE OF partner_id, service_point_id, status, assigned_worker_id "
+    "ON case_file FOR EACH ROW WHEN (OLD.partner_id IS DISTINCT FROM NEW.partner_id "
+    "OR OLD.service_point_id IS DISTINCT FROM NEW.service_point_id OR OLD.status IS DISTINCT FROM NEW.status "
+    "OR OLD.assigned_worker_id IS DISTINCT FROM NEW.assigned_worker_id) EXECUTE FUNCTION case_tally_append()",
     "CREATE TRIGGER case_tally_truncate AFTER TRUNCATE ON case_file "
     "FOR EACH STATEMENT EXECUTE FUNCTION case_tally_clear()",
 )
