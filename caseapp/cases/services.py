@@ -98,8 +98,11 @@ def _text_condition(text: str):
     if words:
         people.append(select(Beneficiary.id).where(
             *(Beneficiary.name_search.contains(word, autoescape=True) for word in words)))
-        # Across scripts and spellings: the typed words' phonetic keys (محمد العمراني finds Mohamed El Amrani).
-        if keys := search_keys(" ".join(_first_distinct(compact.split()))):
+        # Across scripts and spellings: the typed words' phonetic keys (محمد العمراني finds Mohamed El Amrani). Not
+        # of a word with a digit: no name has one, and a case number's letters (NAD-2026-00017) would find everyone
+        # whose name sounds like its commune's code.
+        named = [word for word in compact.split() if not any(character.isdigit() for character in word)]
+        if keys := search_keys(" ".join(_first_distinct(named))):
             people.append(select(PersonKey.beneficiary_id).where(PersonKey.key.in_(sorted(keys))))
     if people:
         conditions.append(Case.beneficiary_id.in_(union(*people) if len(people) > 1 else people[0]))

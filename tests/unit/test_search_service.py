@@ -137,6 +137,14 @@ def test_full_case_number_finds_exactly_that_case(app_ctx, world, people):
     assert _numbers(search_cases(user, text=f"  {number.lower()} ")) == {number}
 
 
+def test_a_full_case_number_finds_no_one_whose_name_sounds_like_its_commune(app_ctx, world, people, register):
+    number = register("caseworker_a", given_name="Nadia", family_name="Ned", given_name_alt="", family_name_alt="",
+                      phone="0611 22 33 44")[1]  # sounds like NAD, the commune of Karim Nadori's case
+    supervisor = _user(world, "supervisor_a")
+    assert _numbers(search_cases(supervisor, text=people["Karim Nadori"])) == {people["Karim Nadori"]}
+    assert number in _numbers(search_cases(supervisor, text="Nadi"))  # the name itself is still found by its sound
+
+
 def test_case_number_prefix_finds_the_cases_of_that_commune(app_ctx, world, people):
     supervisor = _user(world, "supervisor_a")
     year = _year()
