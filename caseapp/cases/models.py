@@ -70,6 +70,9 @@ class Case(db.Model):
         db.Index("ix_case_file_partner_status_worker", "partner_id", "status", "assigned_worker_id"),
         db.Index("ix_case_file_awaiting_closure", "partner_id", "closure_requested_at", "id",
                  sqlite_where=AWAITING_CLOSURE, postgresql_where=AWAITING_CLOSURE),
+        # A search for a case number's beginning (LIKE 'OUJ-2026%'): PostgreSQL's default operator class serves
+        # such a LIKE only under the "C" collation; this one under any. (SQLite's GLOB reads uq_case_file_number.)
+        db.Index("ix_case_file_number_pattern", "number", postgresql_ops={"number": "varchar_pattern_ops"}),
         # What a referral copies of its case (where it is worked) points here, so a transfer carries it along.
         db.Index("ix_case_file_scope_key", "id", "partner_id", "service_point_id", unique=True),
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from caseapp.access.policy import scope_condition
 from caseapp.audit.service import record, record_read
@@ -77,14 +78,24 @@ def _first_distinct(words: list[str]) -> list[str]:
     return list(dict.fromkeys(words))[:MAX_SEARCH_WORDS]
 
 
+# The cases a text finds, under a name of their own: the list's own case_file must not correlate into the search.
+_FOUND = aliased(Case, name="found_case")
+
+
+def _number_starts(number: str):
+    """Case numbers starting with `number` (upper case letters, digits and hyphens: CASE_NUMBER_TEXT), through the
+    number's index: SQLite's LIKE ignores case, so no index serves it, while GLOB compares as the index does."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return _FOUND.number.op("GLOB")(f"{number}*")
+    return _FOUND.number.startswith(number, autoescape=True)
+
+
 def _text_condition(text: str):
     """Cases whose number starts with the text, or whose person matches it: phone, document, name words (anywhere
     in any spelling of the names) or the words' phonetic keys. The people are found first, each way through its own
     index (PostgreSQL: a trigram index serves the name words), then their cases."""
-    conditions, people = [], []
+    people = []
     compact = text.strip()
-    if CASE_NUMBER_TEXT.match(compact):
-        conditions.append(Case.number.startswith(compact.upper(), autoescape=True))
     digits = phone_digits(compact)
     if digits and len(digits) >= 6 and re.fullmatch(r"[+\d\s().-]+", compact):
         # Exact match on the keyed blind index: the phone numbers themselves are never compared in SQL.
@@ -104,9 +115,15 @@ def _text_condition(text: str):
         named = [word for word in compact.split() if not any(character.isdigit() for character in word)]
         if keys := search_keys(" ".join(_first_distinct(named))):
             people.append(select(PersonKey.beneficiary_id).where(PersonKey.key.in_(sorted(keys))))
-    if people:
-        conditions.append(Case.beneficiary_id.in_(union(*people) if len(people) > 1 else people[0]))
-    return or_(*conditions) if conditions else None
+    found = (union(*people) if len(people) > 1 else people[0]) if people else None
+    if not CASE_NUMBER_TEXT.match(compact):
+        return Case.beneficiary_id.in_(found) if found is not None else None
+    # Each way through its own index, then the cases found: an OR of the two read every case of the organisation
+    # (a case number searched at 100,000 people: ~60 ms of SQL).
+    cases = select(_FOUND.id).where(_number_starts(compact.upper()))
+    if found is not None:
+        cases = union(cases, select(_FOUND.id).where(_FOUND.beneficiary_id.in_(found)))
+    return Case.id.in_(cases)
 
 
 SORTS = {
