@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 
 from caseapp.access.policy import ensure, may_be_assigned, scope_condition
 from caseapp.auth.models import User

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, union, update
+from sqlalchemy import and_, exists, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 

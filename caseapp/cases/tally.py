@@ -68,12 +68,12 @@ def fold(connection: Connection) -> int:
         return 0
     table = CaseTally.__table__
     key = [table.c[name] for name in _KEY]
-    sums: Counter = Counter()
+    totals: Counter = Counter()
     # Exactly the rows this statement deletes come back: rows appended meanwhile stay, and count as they are.
     deleted = connection.execute(delete(table).returning(*key, table.c.delta)).all()
     for *row_key, delta in deleted:
-        sums[tuple(row_key)] += delta
-    folded = [dict(zip(_KEY, row_key), delta=total) for row_key, total in sums.items() if total]
+        totals[tuple(row_key)] += delta
+    folded = [dict(zip(_KEY, row_key), delta=total) for row_key, total in totals.items() if total]
     if folded:
         connection.execute(insert(table), folded)
     return len(deleted) - len(folded)
