@@ -11,8 +11,8 @@ from caseapp.auth.models import User
 from caseapp.cases import tally
 from caseapp.cases.dashboard import team_dashboard
 from caseapp.cases.followups import home_work
-from caseapp.cases.models import CASE_STATUSES, Case, CaseTally
-from caseapp.cases.services import CaseFilters, search_cases
+from caseapp.cases.models import Case, CaseTally
+from caseapp.cases.services import CaseFilters, _key_conditions, search_cases
 from caseapp.access.policy import scope
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
@@ -89,6 +89,14 @@ def test_a_fold_leaves_one_row_per_key_and_every_sum(app, world, register):
         assert tally.fold(db.session.connection()) == 0  # folded already
 
 
+def _assert_a_fold_must_wait(engine) -> None:
+    """SQLite: a fold cannot begin while another transaction holds the write lock (it gives up after 50 ms)."""
+    with engine.connect() as connection, pytest.raises(Exception, match="locked"):
+        connection.exec_driver_sql("PRAGMA busy_timeout = 50")
+        with connection.begin():
+            tally.fold(connection)
+
+
 def test_a_fold_beside_an_open_transaction_loses_none_of_its_rows(app, world, register):
     _cases(register, world)
     with app.app_context():
@@ -107,10 +115,7 @@ def test_a_fold_beside_an_open_transaction_loses_none_of_its_rows(app, world, re
             with engine.begin() as connection:  # the writer's appended row is not visible to the fold: it stays
                 tally.fold(connection)
         else:  # SQLite: every transaction takes the write lock first, so a fold waits for the writer to end
-            with engine.connect() as connection, pytest.raises(Exception, match="locked"):
-                connection.exec_driver_sql("PRAGMA busy_timeout = 50")
-                with connection.begin():
-                    tally.fold(connection)
+            _assert_a_fold_must_wait(engine)
         writer.commit()
         writer.close()
         _assert_tally_is_true()
@@ -133,10 +138,7 @@ def test_two_folds_at_once_never_both_fold(app, world, register):
             second.close()
             assert done == [0]  # the advisory lock is taken: it did nothing, and did not wait
         else:  # SQLite: the second one's transaction cannot begin while the first writes
-            with engine.connect() as connection, pytest.raises(Exception, match="locked"):
-                connection.exec_driver_sql("PRAGMA busy_timeout = 50")
-                with connection.begin():
-                    tally.fold(connection)
+            _assert_a_fold_must_wait(engine)
         first.commit()
         first.close()
         _assert_tally_is_true()
@@ -160,22 +162,11 @@ def test_the_case_lists_total_is_the_number_of_its_cases(app, world, register, u
                              CaseFilters(status="registered", service_point_id=world.service_points["A-OUJ"])]
         for filters_used in filters:
             counted = db.session.scalar(select(func.count()).select_from(
-                scope(actor, select(Case), Case).where(*_key_conditions(filters_used)).subquery()))
+                scope(actor, select(Case), Case).where(*_key_conditions(Case, filters_used)).subquery()))
             page = search_cases(actor, filters=filters_used, audit=False)
             assert page.total == counted, filters_used
             if counted <= 25:
                 assert len(page.items) == counted
-
-
-def _key_conditions(filters: CaseFilters) -> list:
-    conditions = []
-    if filters.status in CASE_STATUSES:
-        conditions.append(Case.status == filters.status)
-    if filters.service_point_id:
-        conditions.append(Case.service_point_id == filters.service_point_id)
-    if filters.worker_id:
-        conditions.append(Case.assigned_worker_id == filters.worker_id)
-    return conditions
 
 
 def test_the_supervisors_counts_are_the_cases_counted(app, world, register):
