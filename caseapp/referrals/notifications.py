@@ -6,7 +6,7 @@ from email.message import EmailMessage
 from flask import current_app
 from flask_babel import force_locale, format_decimal
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from caseapp.auth.models import User
 from caseapp.extensions import db
@@ -46,12 +46,17 @@ def partner_users(partner_id: int, role: str) -> list[User]:
 BADGE_CAP = 99  # the header shows "99+" beyond: counting a supervisor's thousands of unread ones on every page costs
 
 
+# Built once, its values bound at each call: the header counts on every page, and building and keying the statement
+# anew cost twice the CPU of running it (~0.6 of 0.9 ms).
+_UNREAD_UP_TO = select(func.count()).select_from(
+    select(Notification.id).where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None))
+    .limit(bindparam("limit")).subquery())
+_ALL = 2**31 - 1
+
+
 def unread_count(user, cap: int | None = None) -> int:
     """How many notifications the user has not opened; with `cap`, counted up to cap + 1 only."""
-    unread = select(Notification.id).where(Notification.user_id == user.id, Notification.read_at.is_(None))
-    if cap is not None:
-        unread = unread.limit(cap + 1)
-    return db.session.scalar(select(func.count()).select_from(unread.subquery())) or 0
+    return db.session.scalar(_UNREAD_UP_TO, {"user_id": user.id, "limit": _ALL if cap is None else cap + 1}) or 0
 
 
 def template_unread_count() -> str:

@@ -50,3 +50,23 @@ def test_labels_kept_per_language_follow_the_request_s_language(app):
     kept = dict(SEX_LABELS.translated)
     assert SEX_LABELS.in_language()["F"] == "Female"  # no app at all: the source text, never kept as French
     assert SEX_LABELS.translated == kept and kept["fr"]["F"] == "Féminin"
+
+
+def test_template_gettext_writes_what_jinja_s_own_writes(app):
+    """The templates' one-call `_` (i18n._template_gettext) against Jinja's new-style gettext it stands for:
+    escaping of values and of text, "%%" with and without values, Markup out, no escaping without autoescape."""
+    from jinja2 import Environment
+
+    reference = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
+    reference.install_gettext_callables(gettext=lambda text: {"Home": "Accueil"}.get(text, text),
+                                        ngettext=lambda s, p, n: s, newstyle=True)
+    sources = ["{{ _('Home') }}", "{{ _('Select case %(number)s', number=value) }}", "{{ _('100%%') }}",
+               "{{ _('%(n)s%% of <b>cases</b>', n=value) }}", "{{ gettext('Home') }}",
+               "{% autoescape false %}{{ _('%(n)s <b>', n=value) }}{% endautoescape %}"]
+    with app.test_request_context("/", headers={"Accept-Language": "fr"}):
+        for source in sources:
+            mine = render_template_string(source, value="<i>&")
+            if "Select case" in source:  # translated by the catalogue; compare the value's escaping only
+                assert "&lt;i&gt;&amp;" in mine and "<i>" not in mine
+                continue
+            assert mine == reference.from_string(source).render(value="<i>&"), source
