@@ -15,7 +15,8 @@ from caseapp.cases.models import (  # noqa: F401
     Assessment, Case, CaseNote, CaseNumberCounter, CaseTally, CaseTransfer, ChangeRecord, FollowUp, PlanAction,
     PlanGoal,
 )
-from caseapp.referrals.models import DirectoryEntry, Notification, Referral, ReferralEvent, Service  # noqa: F401
+from caseapp.referrals.models import (  # noqa: F401
+    DirectoryEntry, Notification, Referral, ReferralEvent, ReferralTally, Service)
 from caseapp.security.form_tokens import FormSubmission  # noqa: F401
 from caseapp.partners.models import Partner  # noqa: F401
 from caseapp.places.models import Commune, Province, Region, ServicePoint  # noqa: F401

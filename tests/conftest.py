@@ -138,7 +138,8 @@ def _delete_all_rows(app) -> None:
             else:
                 for table in tables:
                     connection.execute(table.delete())
-                connection.execute(text("DELETE FROM case_tally"))  # what deleting the cases appended, in any order
+                for tally in ("case_tally", "referral_tally"):  # what deleting the rows appended, in any order
+                    connection.execute(text(f"DELETE FROM {tally}"))
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,7 @@ from caseapp.extensions import db
 from caseapp.partners.models import Partner
 from caseapp.places.models import ServicePoint
 from caseapp.imports.models import ImportBatch, ImportJob
-from caseapp.referrals.models import OPEN_FOR_RECEIVER, DirectoryEntry, Notification, Referral
+from caseapp.referrals.models import OPEN_FOR_RECEIVER, DirectoryEntry, Notification, Referral, ReferralTally
 from caseapp.reports.models import PublishedReport
 
 PUBLIC = "public"
@@ -232,10 +232,10 @@ def scope_condition(user: Any, model: type) -> ColumnElement[bool]:
         if model is CaseNote and not user.restricted_access:
             return and_(owned, CaseNote.restricted.is_(False))  # restricted notes do not exist for them
         return owned
-    if model is Referral:
+    if model in (Referral, ReferralTally):  # the tally: the counts of exactly the referrals
         if user.role == "referral_receiver":  # the inbox: only while the referral is open to the organisation
-            return and_(Referral.receiving_partner_id == user.partner_id, Referral.status.in_(OPEN_FOR_RECEIVER))
-        return _scope_condition(user, Referral.partner_id, Referral.service_point_id)
+            return and_(model.receiving_partner_id == user.partner_id, model.status.in_(OPEN_FOR_RECEIVER))
+        return _scope_condition(user, model.partner_id, model.service_point_id)
     if model is CaseTransfer and has_permission(user, "case.transfer.decide"):  # incoming proposals
         return and_(CaseTransfer.status == "proposed", CaseTransfer.to_service_point_id.in_(
             select(ServicePoint.id).where(ServicePoint.partner_id == user.partner_id)))

@@ -8,7 +8,8 @@ from functools import partial
 from sqlalchemy import select, text
 
 from caseapp.beneficiaries.models import Beneficiary
-from caseapp.cases.tally import fold
+from caseapp.cases import tally as case_tally
+from caseapp.referrals import tally as referral_tally
 from caseapp.extensions import db
 from caseapp.generate import pipeline
 from caseapp.generate.bulk import drop_secondary_indexes, make_again
@@ -95,8 +96,9 @@ def generate(count: int, seed: int, end: datetime | None = None, progress: Calla
         db.session.rollback()
         if ahead:
             ahead.stop()
-    with db.engine.begin() as connection:  # one tally row per key again, instead of one per case written
-        fold(connection)
+    with db.engine.begin() as connection:  # one tally row per key again, instead of one per row written
+        case_tally.fold(connection)
+        referral_tally.fold(connection)
     if count >= ANALYZE_FROM:
         _analyze()
     return written

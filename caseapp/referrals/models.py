@@ -95,7 +95,8 @@ class Referral(db.Model):
         db.Index("ix_referral_receiver_status", "receiving_partner_id", "status", "deadline_at"),
         db.Index("ix_referral_status_created", "status", "created_at", "id"),
         db.Index("ix_referral_status_deadline_case", "status", "deadline_at", "case_id"),
-        db.Index("ix_referral_scope_status", "partner_id", "status", "service_point_id", "deadline_at"),
+        # The referring side's overdue count reads exactly its late ones (counts by status: the referral tally).
+        db.Index("ix_referral_scope_status", "partner_id", "status", "deadline_at", "service_point_id"),
     )
 
     @validates("case")
@@ -107,6 +108,26 @@ class Referral(db.Model):
     @property
     def shared_field_list(self) -> list[str]:
         return [name for name in self.shared_fields.split(",") if name]
+
+
+class ReferralTally(db.Model):
+    """Referrals per (organisation and service point of the case, receiving organisation, status), as the rows the
+    triggers of `caseapp.referrals.tally_triggers` append: +1 under a referral's new key, -1 under its old one. A
+    count is the sum of `delta` over the keys asked for (`caseapp.referrals.tally`, `caseapp.tallies`)."""
+
+    __tablename__ = "referral_tally"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int]
+    service_point_id: Mapped[int]
+    receiving_partner_id: Mapped[int]
+    status: Mapped[str] = mapped_column(String(12))
+    delta: Mapped[int]
+
+    __table_args__ = (
+        # The referring side's counts (its organisation first, as the scope says it) and the receiving side's.
+        db.Index("ix_referral_tally_key", "partner_id", "service_point_id", "status", "receiving_partner_id", "delta"),
+        db.Index("ix_referral_tally_receiver", "receiving_partner_id", "status", "delta"),
+    )
 
 
 class ReferralEvent(db.Model):

@@ -11,10 +11,11 @@ from caseapp.beneficiaries.models import Beneficiary
 from caseapp.cases.models import Case, CaseNote, CaseTally, CaseTransfer, FollowUp, PlanGoal
 from caseapp.extensions import db
 from caseapp.places.models import ServicePoint
-from caseapp.referrals.models import Referral
+from caseapp.referrals.models import Referral, ReferralTally
 from tests.conftest import USERS
 
-MODELS = (Case, CaseTally, Beneficiary, ServicePoint, CaseNote, FollowUp, PlanGoal, Referral, CaseTransfer)
+MODELS = (Case, CaseTally, Beneficiary, ServicePoint, CaseNote, FollowUp, PlanGoal, Referral, ReferralTally,
+          CaseTransfer)
 
 
 @pytest.mark.parametrize("user_key", sorted(USERS))

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import delete, func, select, text
 
 from caseapp.auth.models import User
+from caseapp import tallies
 from caseapp.cases import tally
 from caseapp.cases.dashboard import team_dashboard
 from caseapp.cases.followups import home_work
@@ -201,7 +202,7 @@ def test_a_long_tally_is_folded_once_the_page_is_sent(app, world, register, logi
             case.status = "plan"
         db.session.commit()
         before = _tally_rows()
-    monkeypatch.setattr(tally, "FOLD_AFTER", 2)
+    monkeypatch.setattr(tallies, "FOLD_AFTER", 2)
     client = login_as("supervisor_a")
     response = client.get("/cases/")
     assert response.status_code == 200

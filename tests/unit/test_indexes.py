@@ -30,7 +30,7 @@ GROWING = frozenset({
     "beneficiary", "identity_document", "consent_record", "beneficiary_flag", "person_key", "person_merge",
     "household", "case_file", "case_assessment", "plan_goal", "plan_action", "case_note", "follow_up",
     "case_transfer", "change_record", "referral", "referral_event", "notification", "audit_event", "import_batch",
-    "import_job", "case_tally",
+    "import_job", "case_tally", "referral_tally",
 })  # not the staff accounts (hundreds), organisations, places, services and other reference lists
 
 
@@ -229,9 +229,14 @@ def test_referral_lists_home_pages_and_dashboard(app, login_as, rows):
         Use("referrals of my cases, newest first", "caseworker_a", "/referrals/"),
         Use("a worker's home: recent cases", "caseworker_a", "/",
             r"assigned_worker_id = \S+ ORDER BY case_file\.updated_at DESC", "ix_case_file_worker_updated"),
-        # The referral counts by status, from the referral's copy of its case's organisation, without the cases.
-        Use("a supervisor's home: referral counts", "supervisor_a", "/", r"referral\.deadline_at <",
+        # The overdue referrals, from the referral's copy of its case's organisation, without the cases; the counts by
+        # status from the referral tally's index (PostgreSQL may as well read a table this small whole).
+        Use("a supervisor's home: overdue referrals", "supervisor_a", "/", r"referral\.deadline_at <",
             "ix_referral_scope_status"),
+        Use("a supervisor's home: referral counts", "supervisor_a", "/", r"GROUP BY referral_tally\.status",
+            {"sqlite": "ix_referral_tally_key"}),
+        Use("the receiver's home: referral counts", "receiver", "/", r"GROUP BY referral_tally\.status",
+            {"sqlite": "ix_referral_tally_receiver"}),
         # In id order from the open follow-ups' index (PostgreSQL reads this few rows through the cases instead).
         Use("a supervisor's home: follow-ups due today", "supervisor_a", "/",
             r"follow_up\.due_date = \S+ ORDER BY follow_up\.id", {"sqlite": "ix_follow_up_open_due_id"}),

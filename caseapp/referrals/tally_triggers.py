@@ -1,0 +1,60 @@
+"""DDL of the triggers that keep `referral_tally` (caseapp.referrals.tally) in step with `referral`.
+
+Each inserted, deleted or re-keyed referral appends rows to the tally (+1 under its new key, -1 under its old one),
+including when a case transfer re-keys its referrals through fk_referral_case_scope (ON UPDATE CASCADE): appends
+only, so concurrent writers never wait for each other. The migration "referral tally" uses these statements. They
+are frozen: changing them needs a new migration. On SQLite, a future `batch_alter_table("referral")` that rebuilds
+the table silently drops the triggers: create them again after it.
+"""
+
+_COLUMNS = "partner_id, service_point_id, receiving_partner_id, status"
+_APPEND = "INSERT INTO referral_tally (" + _COLUMNS + ", delta) VALUES ({row}.partner_id, {row}.service_point_id, " \
+          "{row}.receiving_partner_id, {row}.status, {delta});"
+_ADD, _REMOVE = _APPEND.format(row="NEW", delta=1), _APPEND.format(row="OLD", delta=-1)
+_CHANGED = ("OLD.partner_id {differs} NEW.partner_id OR OLD.service_point_id {differs} NEW.service_point_id "
+            "OR OLD.receiving_partner_id {differs} NEW.receiving_partner_id OR OLD.status {differs} NEW.status")
+
+SQLITE_CREATE = (
+    f"CREATE TRIGGER referral_tally_insert AFTER INSERT ON referral BEGIN {_ADD} END",
+    f"CREATE TRIGGER referral_tally_delete AFTER DELETE ON referral BEGIN {_REMOVE} END",
+    f"CREATE TRIGGER referral_tally_update AFTER UPDATE OF {_COLUMNS} ON referral "
+    f"WHEN {_CHANGED.format(differs='IS NOT')} BEGIN {_REMOVE} {_ADD} END",
+)
+SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS referral_tally_update",
+    "DROP TRIGGER IF EXISTS referral_tally_delete",
+    "DROP TRIGGER IF EXISTS referral_tally_insert",
+)
+
+POSTGRESQL_CREATE = (
+    "CREATE FUNCTION referral_tally_append() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"IF TG_OP <> 'INSERT' THEN {_REMOVE} END IF; IF TG_OP <> 'DELETE' THEN {_ADD} END IF; RETURN NULL; END $$",
+    "CREATE FUNCTION referral_tally_clear() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "DELETE FROM referral_tally; RETURN NULL; END $$",
+    "CREATE TRIGGER referral_tally_insert_delete AFTER INSERT OR DELETE ON referral "
+    "FOR EACH ROW EXECUTE FUNCTION referral_tally_append()",
+    f"CREATE TRIGGER referral_tally_update AFTER UPDATE OF {_COLUMNS} ON referral "
+    f"FOR EACH ROW WHEN ({_CHANGED.format(differs='IS DISTINCT FROM')}) EXECUTE FUNCTION referral_tally_append()",
+    "CREATE TRIGGER referral_tally_truncate AFTER TRUNCATE ON referral "
+    "FOR EACH STATEMENT EXECUTE FUNCTION referral_tally_clear()",
+)
+POSTGRESQL_DROP = (
+    "DROP TRIGGER IF EXISTS referral_tally_truncate ON referral",
+    "DROP TRIGGER IF EXISTS referral_tally_update ON referral",
+    "DROP TRIGGER IF EXISTS referral_tally_insert_delete ON referral",
+    "DROP FUNCTION IF EXISTS referral_tally_clear()",
+    "DROP FUNCTION IF EXISTS referral_tally_append()",
+)
+
+_CREATE = {"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE}
+_DROP = {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP}
+
+
+def create_statements(dialect: str) -> tuple[str, ...]:
+    """The statements creating the tally's triggers on this dialect ("sqlite" or "postgresql")."""
+    return _CREATE[dialect]
+
+
+def drop_statements(dialect: str) -> tuple[str, ...]:
+    """The statements dropping the tally's triggers on this dialect ("sqlite" or "postgresql")."""
+    return _DROP[dialect]

@@ -1,0 +1,133 @@
+"""The referral tally (caseapp.referrals.tally): its sums always equal counting the referrals themselves, through every
+change the triggers see (a case transfer re-keys its referrals by cascade), folds and the migration's fill; and the
+home page's counts read from it equal counting the referrals each user may see."""
+from datetime import timedelta
+
+import flask_migrate
+import pytest
+from sqlalchemy import delete, func, select, text
+
+from caseapp.access.policy import scope
+from caseapp.cases.models import Case
+from caseapp.extensions import db
+from caseapp.models_base import utcnow
+from caseapp.referrals import tally
+from caseapp.referrals.models import OPEN_FOR_RECEIVER, Referral, ReferralTally
+from caseapp.referrals.queries import referral_summary
+from tests.unit.test_referrals import ReferralWorld, build_referral_world, drive, make_referral, new_case, set_status
+
+KEY = ("partner_id", "service_point_id", "receiving_partner_id", "status")
+TRUTH = text(f"SELECT {', '.join(KEY)}, count(*) FROM referral GROUP BY {', '.join(KEY)}")
+TALLIED = text(f"SELECT {', '.join(KEY)}, sum(delta) FROM referral_tally GROUP BY {', '.join(KEY)} "
+               "HAVING sum(delta) <> 0")
+
+
+@pytest.fixture
+def rw(app_ctx, world) -> ReferralWorld:
+    return build_referral_world(world)
+
+
+def _as_dict(rows) -> dict:
+    return {tuple(row[:-1]): row[-1] for row in rows}
+
+
+def _assert_tally_is_true() -> None:
+    truth = _as_dict(db.session.execute(TRUTH))
+    assert truth, "no referral to count"
+    assert _as_dict(db.session.execute(TALLIED)) == truth
+
+
+def _tally_rows() -> int:
+    return db.session.scalar(select(func.count()).select_from(ReferralTally))
+
+
+def _referrals(rw) -> list[Referral]:
+    """Referrals to C and B, from cases at A-OUJ and A-NAD, in several statuses."""
+    nador = new_case(rw, "caseworker_a2", "A-NAD", given_name="Youssef", phone="+212 612 000 900")
+    made = [make_referral(rw), make_referral(rw, partner="B"), make_referral(rw, "caseworker_a2", case=nador),
+            make_referral(rw), make_referral(rw, partner="B")]
+    drive(rw, made[0], "submit")
+    drive(rw, made[1], "submit", "approve")
+    set_status(made[2], "accepted")  # its worker's own referral, moved without the services
+    drive(rw, made[3], "submit", "approve", "accept", "start")
+    db.session.commit()
+    return made
+
+
+def test_the_tally_follows_every_change_of_a_referral(rw):
+    made = _referrals(rw)
+    _assert_tally_is_true()
+    drive(rw, made[0], "approve")  # a status change
+    set_status(made[4], "cancelled")
+    db.session.commit()
+    _assert_tally_is_true()
+    rows = _tally_rows()
+    made[0].priority = "high"  # not a key: nothing appended
+    db.session.commit()
+    assert _tally_rows() == rows
+    case = db.session.get(Case, made[0].case_id)  # a transfer: the referrals follow their case by cascade
+    case.service_point_id = rw.world.service_points["A-NAD"]
+    db.session.commit()
+    db.session.expire_all()
+    assert {referral.service_point_id for referral in db.session.scalars(
+        select(Referral).where(Referral.case_id == case.id))} == {rw.world.service_points["A-NAD"]}
+    _assert_tally_is_true()
+    db.session.execute(delete(Referral).where(Referral.id == made[4].id))  # a referral gone
+    db.session.execute(text("UPDATE referral SET status = 'completed' WHERE status = 'in_progress'"))  # outside the ORM
+    db.session.commit()
+    _assert_tally_is_true()
+
+
+def test_a_fold_leaves_one_row_per_key_and_every_sum(rw):
+    _referrals(rw)
+    before = _tally_rows()
+    removed = tally.fold(db.session.connection())
+    db.session.commit()
+    assert _tally_rows() == len(_as_dict(db.session.execute(TRUTH))) == before - removed
+    _assert_tally_is_true()
+    assert tally.fold(db.session.connection()) == 0  # folded already
+
+
+def _counted(actor, now) -> dict[str, int]:
+    """The home page's figures, counted from the referrals the actor may see."""
+    by_status = dict(db.session.execute(scope(actor, select(Referral.status, func.count()), Referral)
+                                        .group_by(Referral.status)).all())
+    overdue = db.session.scalar(scope(actor, select(func.count()).select_from(Referral), Referral).where(
+        Referral.status == "approved", Referral.deadline_at < now))
+    return {"submitted": by_status.get("submitted", 0), "overdue": overdue,
+            **{status: by_status[status] for status in OPEN_FOR_RECEIVER if status in by_status}}
+
+
+def test_home_page_counts_equal_counting_the_referrals_each_user_sees(rw):
+    made = _referrals(rw)
+    late = make_referral(rw)
+    drive(rw, late, "submit", "approve")
+    late.deadline_at = utcnow() - timedelta(days=2)
+    db.session.commit()
+    later = utcnow() + timedelta(days=30)  # every approved referral's deadline has passed by then
+    checked = 0
+    for key in ("caseworker_a", "caseworker_a2", "supervisor_a", "receiver", "receiver_d", "supervisor_b"):
+        actor = rw.user(key)
+        for now in (utcnow(), later):
+            summary, counted = referral_summary(actor, now), _counted(actor, now)
+            if "to_review" in summary:
+                assert summary.pop("to_review") == counted["submitted"], key
+            if "overdue" in summary:
+                assert summary.pop("overdue") == counted["overdue"], (key, now)
+            assert summary == {status: counted[status] for status in OPEN_FOR_RECEIVER if counted.get(status)}, key
+            checked += bool(counted["overdue"]) + sum(counted.get(status, 0) for status in OPEN_FOR_RECEIVER)
+    assert checked, "no user saw any open referral"
+    assert referral_summary(rw.user("supervisor_a"), later)["overdue"] >= 2  # `late` and made[1] at least
+    assert made  # the referrals the counts read
+
+
+def test_the_migration_fills_the_tally_from_the_referrals_there(rw):
+    _referrals(rw)
+    db.session.commit()
+    flask_migrate.downgrade(revision="b2d8f5a61c47")
+    try:
+        flask_migrate.upgrade()
+    finally:
+        db.session.remove()
+    _assert_tally_is_true()
+    assert _tally_rows() == len(_as_dict(db.session.execute(TRUTH)))
