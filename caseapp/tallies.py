@@ -30,6 +30,20 @@ class Tally:
     fold_lock: int
 
 
+@dataclass(frozen=True)
+class TallyTriggers:
+    """The statements creating and dropping a tally's triggers, per dialect ("sqlite" or "postgresql")."""
+
+    creating: dict[str, tuple[str, ...]]
+    dropping: dict[str, tuple[str, ...]]
+
+    def create_statements(self, dialect: str) -> tuple[str, ...]:
+        return self.creating[dialect]
+
+    def drop_statements(self, dialect: str) -> tuple[str, ...]:
+        return self.dropping[dialect]
+
+
 def sums(tally: Tally, query) -> list[tuple]:
     """The rows of a query over `tally` whose last column counts the tally rows each read, without that column;
     many rows read have the tally folded after the response."""

@@ -5,6 +5,8 @@ appends only, so concurrent writers never wait for each other nor deadlock on a 
 "case tally" uses these statements. They are frozen: changing them needs a new migration. On SQLite, a future
 `batch_alter_table("case_file")` that rebuilds the table silently drops the triggers: create them again after it.
 """
+from caseapp.tallies import TallyTriggers
+
 
 # Written out in full (they are frozen): what each trigger appends is one of these two rows.
 SQLITE_CREATE = (
@@ -56,15 +58,6 @@ POSTGRESQL_DROP = (
     "DROP FUNCTION IF EXISTS case_tally_append()",
 )
 
-_CREATE = {"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE}
-_DROP = {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP}
-
-
-def create_statements(dialect: str) -> tuple[str, ...]:
-    """The statements creating the tally's triggers on this dialect ("sqlite" or "postgresql")."""
-    return _CREATE[dialect]
-
-
-def drop_statements(dialect: str) -> tuple[str, ...]:
-    """The statements dropping the tally's triggers on this dialect ("sqlite" or "postgresql")."""
-    return _DROP[dialect]
+TRIGGERS = TallyTriggers(creating={"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE},
+                         dropping={"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP})
+create_statements, drop_statements = TRIGGERS.create_statements, TRIGGERS.drop_statements  # for the migration

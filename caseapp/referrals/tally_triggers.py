@@ -6,6 +6,8 @@ only, so concurrent writers never wait for each other. The migration "referral t
 are frozen: changing them needs a new migration. On SQLite, a future `batch_alter_table("referral")` that rebuilds
 the table silently drops the triggers: create them again after it.
 """
+from caseapp.tallies import TallyTriggers
+
 
 _COLUMNS = "partner_id, service_point_id, receiving_partner_id, status"
 _APPEND = "INSERT INTO referral_tally (" + _COLUMNS + ", delta) VALUES ({row}.partner_id, {row}.service_point_id, " \
@@ -46,15 +48,6 @@ POSTGRESQL_DROP = (
     "DROP FUNCTION IF EXISTS referral_tally_append()",
 )
 
-_CREATE = {"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE}
-_DROP = {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP}
-
-
-def create_statements(dialect: str) -> tuple[str, ...]:
-    """The statements creating the tally's triggers on this dialect ("sqlite" or "postgresql")."""
-    return _CREATE[dialect]
-
-
-def drop_statements(dialect: str) -> tuple[str, ...]:
-    """The statements dropping the tally's triggers on this dialect ("sqlite" or "postgresql")."""
-    return _DROP[dialect]
+TRIGGERS = TallyTriggers(creating={"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE},
+                         dropping={"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP})
+create_statements, drop_statements = TRIGGERS.create_statements, TRIGGERS.drop_statements  # for the migration

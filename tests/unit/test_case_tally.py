@@ -3,7 +3,6 @@ the triggers see, folds, a fold beside an open transaction, the migration's fill
 import threading
 from datetime import date
 
-import flask_migrate
 import pytest
 from sqlalchemy import delete, func, select, text
 
@@ -12,31 +11,15 @@ from caseapp import tallies
 from caseapp.cases import tally
 from caseapp.cases.dashboard import team_dashboard
 from caseapp.cases.followups import home_work
-from caseapp.cases.models import Case, CaseTally
+from caseapp.cases.models import Case
 from caseapp.cases.services import CaseFilters, _key_conditions, search_cases
 from caseapp.access.policy import scope
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
+from tests.unit.tally_checks import TallyCheck
 
-KEY = ("partner_id", "service_point_id", "status", "assigned_worker_id")
-TRUTH = text(f"SELECT {', '.join(KEY)}, count(*) FROM case_file GROUP BY {', '.join(KEY)}")
-TALLIED = text(f"SELECT {', '.join(KEY)}, sum(delta) FROM case_tally GROUP BY {', '.join(KEY)} "
-               "HAVING sum(delta) <> 0")
-
-
-def _as_dict(rows) -> dict:
-    return {tuple(row[:-1]): row[-1] for row in rows}
-
-
-def _assert_tally_is_true(connection=None) -> None:
-    connection = connection or db.session.connection()
-    truth = _as_dict(connection.execute(TRUTH))
-    assert truth, "no case to count"
-    assert _as_dict(connection.execute(TALLIED)) == truth
-
-
-def _tally_rows() -> int:
-    return db.session.scalar(select(func.count()).select_from(CaseTally))
+CHECK = TallyCheck(tally.CASES, "case_file")
+_assert_tally_is_true, _tally_rows = CHECK.assert_true, CHECK.rows
 
 
 def _cases(register, world, count: int = 3) -> None:
@@ -84,7 +67,7 @@ def test_a_fold_leaves_one_row_per_key_and_every_sum(app, world, register):
         before = _tally_rows()
         removed = tally.fold(db.session.connection())
         db.session.commit()
-        keys = len(_as_dict(db.session.execute(TRUTH)))
+        keys = len(CHECK.truth())
         assert _tally_rows() == keys == before - removed
         _assert_tally_is_true()
         assert tally.fold(db.session.connection()) == 0  # folded already
@@ -210,17 +193,11 @@ def test_a_long_tally_is_folded_once_the_page_is_sent(app, world, register, logi
         assert _tally_rows() == before  # not while the page is being answered
     response.close()  # the server closes the response once sent
     with app.app_context():
-        assert _tally_rows() == len(_as_dict(db.session.execute(TRUTH))) < before
+        assert _tally_rows() == len(CHECK.truth()) < before
         _assert_tally_is_true()
 
 
 def test_the_migration_fills_the_tally_from_the_cases_there(app, world, register):
     _cases(register, world)
     with app.app_context():
-        flask_migrate.downgrade(revision="159528e14983")
-        try:
-            flask_migrate.upgrade()
-        finally:
-            db.session.remove()
-        _assert_tally_is_true()
-        assert _tally_rows() == len(_as_dict(db.session.execute(TRUTH)))
+        CHECK.assert_filled_by_migration_after("159528e14983")
