@@ -11,7 +11,8 @@ from caseapp.cases.tally import count_cases, open_cases_per_worker, sums
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
 from caseapp.places.models import ServicePoint
-from caseapp.referrals.models import Referral
+from caseapp.referrals.models import REFERRAL_STATUSES, Referral
+from caseapp.referrals.tally import referrals_by_status
 
 RECENT_DAYS = 30
 
@@ -62,7 +63,6 @@ def team_dashboard(actor, now: datetime | None = None) -> TeamDashboard:
     now = now or utcnow()
     since = now - timedelta(days=RECENT_DAYS)
     cases = scope(actor, select(func.count(Case.id)), Case)
-    referrals = scope(actor, select(Referral.status, func.count(Referral.id)), Referral).group_by(Referral.status)
     return TeamDashboard(
         statuses=CASE_STATUSES,
         cases_by_point=_cases_by_point(actor),
@@ -70,7 +70,7 @@ def team_dashboard(actor, now: datetime | None = None) -> TeamDashboard:
         closed_recently=db.session.scalar(cases.where(Case.closed_at >= since)),
         workers=_workers(actor, now.date()),
         unassigned_open=count_cases(actor, CaseTally.status.in_(OPEN_STATUSES), CaseTally.assigned_worker_id.is_(None)),
-        referrals_by_status=dict(db.session.execute(referrals).all()),
+        referrals_by_status=referrals_by_status(actor, REFERRAL_STATUSES),
         referrals_overdue=db.session.scalar(scope(actor, select(func.count(Referral.id)), Referral).where(
             Referral.status == "approved", Referral.deadline_at < now)),
     )

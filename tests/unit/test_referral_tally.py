@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import delete, func, select, text
 
 from caseapp.access.policy import scope
+from caseapp.cases.dashboard import team_dashboard
 from caseapp.cases.models import Case
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
@@ -108,3 +109,15 @@ def test_the_migration_fills_the_tally_from_the_referrals_there(rw):
     _referrals(rw)
     db.session.commit()
     CHECK.assert_filled_by_migration_after("b2d8f5a61c47")
+
+
+def test_the_team_dashboard_counts_the_referrals_its_supervisor_sees(rw):
+    _referrals(rw)
+    set_status(make_referral(rw), "completed")  # every status, not only the open ones
+    db.session.commit()
+    for key in ("supervisor_a", "supervisor_b"):
+        actor = rw.user(key)
+        counted = dict(db.session.execute(scope(actor, select(Referral.status, func.count()), Referral)
+                                          .group_by(Referral.status)).all())
+        assert team_dashboard(actor).referrals_by_status == counted, key
+    assert team_dashboard(rw.user("supervisor_a")).referrals_by_status["completed"] == 1
