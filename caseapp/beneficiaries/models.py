@@ -137,7 +137,9 @@ class BeneficiaryFlag(db.Model):
     set_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, index=True)  # reports
     set_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     beneficiary: Mapped[Beneficiary] = relationship(back_populates="flags")
-    flag: Mapped[VulnerabilityFlag] = relationship()
+    # Loaded with it: every use reads the flag's name or restriction, and a person's flags one lazy load each was
+    # an N+1 on the case, person and assessment pages.
+    flag: Mapped[VulnerabilityFlag] = relationship(lazy="joined", innerjoin=True)
 
 
 class ConsentRecord(db.Model):

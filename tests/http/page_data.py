@@ -167,6 +167,21 @@ class PageRows:
 
         self._run(work)
 
+    def flags(self, person_id: int, count: int) -> None:
+        """`count` more vulnerability flags on the person (restricted ones among them), set by a supervisor."""
+        from caseapp.beneficiaries.models import BeneficiaryFlag, VulnerabilityFlag
+
+        def work(actor_of):
+            taken = set(db.session.scalars(select(BeneficiaryFlag.flag_code)
+                                           .where(BeneficiaryFlag.beneficiary_id == person_id)))
+            codes = [code for code in db.session.scalars(select(VulnerabilityFlag.code)
+                                                         .order_by(VulnerabilityFlag.restricted.desc(),
+                                                                   VulnerabilityFlag.code)) if code not in taken]
+            db.session.add_all([BeneficiaryFlag(beneficiary_id=person_id, flag_code=code,
+                                                set_by_id=actor_of("supervisor_a").id) for code in codes[:count]])
+
+        self._run(work)
+
     def household(self, person_ids: list[int]) -> None:
         """Link the people into one household."""
         from caseapp.beneficiaries.households import link_household
