@@ -93,7 +93,6 @@ class Referral(db.Model):
         # The inbox's count and the receiving partner's home counts, from the index alone (1M people: 67 -> 6.5 ms).
         db.Index("ix_referral_receiver_status", "receiving_partner_id", "status", "deadline_at"),
         db.Index("ix_referral_status_created", "status", "created_at", "id"),
-        db.Index("ix_referral_status_deadline_case", "status", "deadline_at", "case_id"),
         # The referring side's overdue count reads exactly its late ones (counts by status: the referral tally).
         db.Index("ix_referral_scope_status", "partner_id", "status", "deadline_at", "service_point_id"),
     )
