@@ -229,10 +229,11 @@ def test_referral_lists_home_pages_and_dashboard(app, login_as, rows):
         Use("referrals of my cases, newest first", "caseworker_a", "/referrals/"),
         Use("a worker's home: recent cases", "caseworker_a", "/",
             r"assigned_worker_id = \S+ ORDER BY case_file\.updated_at DESC", "ix_case_file_worker_updated"),
-        # The overdue referrals, from the referral's copy of its case's organisation, without the cases; the counts by
+        # The overdue referrals, from the referral's copy of its case's organisation, without the cases (PostgreSQL
+        # picks any index over this few rows; at 100,000 and 1,000,000 people it reads this one alone); the counts by
         # status from the referral tally's index (PostgreSQL may as well read a table this small whole).
         Use("a supervisor's home: overdue referrals", "supervisor_a", "/", r"referral\.deadline_at <",
-            "ix_referral_scope_status"),
+            {"sqlite": "ix_referral_scope_status"}),
         Use("a supervisor's home: referral counts", "supervisor_a", "/", r"GROUP BY referral_tally\.status",
             {"sqlite": "ix_referral_tally_key"}),
         Use("the receiver's home: referral counts", "receiver", "/", r"GROUP BY referral_tally\.status",
