@@ -9,18 +9,21 @@ the table silently drops the triggers: create them again after it.
 from caseapp.tallies import TallyTriggers
 
 
-_COLUMNS = "partner_id, service_point_id, receiving_partner_id, status"
-_APPEND = "INSERT INTO referral_tally (" + _COLUMNS + ", delta) VALUES ({row}.partner_id, {row}.service_point_id, " \
-          "{row}.receiving_partner_id, {row}.status, {delta});"
-_ADD, _REMOVE = _APPEND.format(row="NEW", delta=1), _APPEND.format(row="OLD", delta=-1)
-_CHANGED = ("OLD.partner_id {differs} NEW.partner_id OR OLD.service_point_id {differs} NEW.service_point_id "
-            "OR OLD.receiving_partner_id {differs} NEW.receiving_partner_id OR OLD.status {differs} NEW.status")
-
+# Written out in full (they are frozen): what each trigger appends is one of these two rows.
 SQLITE_CREATE = (
-    f"CREATE TRIGGER referral_tally_insert AFTER INSERT ON referral BEGIN {_ADD} END",
-    f"CREATE TRIGGER referral_tally_delete AFTER DELETE ON referral BEGIN {_REMOVE} END",
-    f"CREATE TRIGGER referral_tally_update AFTER UPDATE OF {_COLUMNS} ON referral "
-    f"WHEN {_CHANGED.format(differs='IS NOT')} BEGIN {_REMOVE} {_ADD} END",
+    "CREATE TRIGGER referral_tally_insert AFTER INSERT ON referral BEGIN INSERT INTO referral_tally "
+    "(partner_id, service_point_id, receiving_partner_id, status, delta) VALUES (NEW.partner_id, "
+    "NEW.service_point_id, NEW.receiving_partner_id, NEW.status, 1); END",
+    "CREATE TRIGGER referral_tally_delete AFTER DELETE ON referral BEGIN INSERT INTO referral_tally "
+    "(partner_id, service_point_id, receiving_partner_id, status, delta) VALUES (OLD.partner_id, "
+    "OLD.service_point_id, OLD.receiving_partner_id, OLD.status, -1); END",
+    "CREATE TRIGGER referral_tally_update AFTER UPDATE OF partner_id, service_point_id, receiving_partner_id, "
+    "status ON referral WHEN OLD.partner_id IS NOT NEW.partner_id OR OLD.service_point_id IS NOT "
+    "NEW.service_point_id OR OLD.receiving_partner_id IS NOT NEW.receiving_partner_id OR OLD.status IS NOT "
+    "NEW.status BEGIN INSERT INTO referral_tally (partner_id, service_point_id, receiving_partner_id, status, "
+    "delta) VALUES (OLD.partner_id, OLD.service_point_id, OLD.receiving_partner_id, OLD.status, -1); INSERT "
+    "INTO referral_tally (partner_id, service_point_id, receiving_partner_id, status, delta) VALUES "
+    "(NEW.partner_id, NEW.service_point_id, NEW.receiving_partner_id, NEW.status, 1); END",
 )
 SQLITE_DROP = (
     "DROP TRIGGER IF EXISTS referral_tally_update",
@@ -29,16 +32,23 @@ SQLITE_DROP = (
 )
 
 POSTGRESQL_CREATE = (
-    "CREATE FUNCTION referral_tally_append() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    f"IF TG_OP <> 'INSERT' THEN {_REMOVE} END IF; IF TG_OP <> 'DELETE' THEN {_ADD} END IF; RETURN NULL; END $$",
-    "CREATE FUNCTION referral_tally_clear() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    "DELETE FROM referral_tally; RETURN NULL; END $$",
-    "CREATE TRIGGER referral_tally_insert_delete AFTER INSERT OR DELETE ON referral "
-    "FOR EACH ROW EXECUTE FUNCTION referral_tally_append()",
-    f"CREATE TRIGGER referral_tally_update AFTER UPDATE OF {_COLUMNS} ON referral "
-    f"FOR EACH ROW WHEN ({_CHANGED.format(differs='IS DISTINCT FROM')}) EXECUTE FUNCTION referral_tally_append()",
-    "CREATE TRIGGER referral_tally_truncate AFTER TRUNCATE ON referral "
-    "FOR EACH STATEMENT EXECUTE FUNCTION referral_tally_clear()",
+    "CREATE FUNCTION referral_tally_append() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> "
+    "'INSERT' THEN INSERT INTO referral_tally (partner_id, service_point_id, receiving_partner_id, status, "
+    "delta) VALUES (OLD.partner_id, OLD.service_point_id, OLD.receiving_partner_id, OLD.status, -1); END IF; "
+    "IF TG_OP <> 'DELETE' THEN INSERT INTO referral_tally (partner_id, service_point_id, "
+    "receiving_partner_id, status, delta) VALUES (NEW.partner_id, NEW.service_point_id, "
+    "NEW.receiving_partner_id, NEW.status, 1); END IF; RETURN NULL; END $$",
+    "CREATE FUNCTION referral_tally_clear() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM "
+    "referral_tally; RETURN NULL; END $$",
+    "CREATE TRIGGER referral_tally_insert_delete AFTER INSERT OR DELETE ON referral FOR EACH ROW EXECUTE "
+    "FUNCTION referral_tally_append()",
+    "CREATE TRIGGER referral_tally_update AFTER UPDATE OF partner_id, service_point_id, receiving_partner_id, "
+    "status ON referral FOR EACH ROW WHEN (OLD.partner_id IS DISTINCT FROM NEW.partner_id OR "
+    "OLD.service_point_id IS DISTINCT FROM NEW.service_point_id OR OLD.receiving_partner_id IS DISTINCT FROM "
+    "NEW.receiving_partner_id OR OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION "
+    "referral_tally_append()",
+    "CREATE TRIGGER referral_tally_truncate AFTER TRUNCATE ON referral FOR EACH STATEMENT EXECUTE FUNCTION "
+    "referral_tally_clear()",
 )
 POSTGRESQL_DROP = (
     "DROP TRIGGER IF EXISTS referral_tally_truncate ON referral",
