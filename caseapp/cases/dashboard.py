@@ -11,7 +11,8 @@ from caseapp.cases.tally import count_cases, open_cases_per_worker, sums
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
 from caseapp.places.models import ServicePoint
-from caseapp.referrals.models import REFERRAL_STATUSES, Referral
+from caseapp.referrals.models import REFERRAL_STATUSES
+from caseapp.referrals.queries import overdue_count
 from caseapp.referrals.tally import referrals_by_status
 
 RECENT_DAYS = 30
@@ -71,6 +72,5 @@ def team_dashboard(actor, now: datetime | None = None) -> TeamDashboard:
         workers=_workers(actor, now.date()),
         unassigned_open=count_cases(actor, CaseTally.status.in_(OPEN_STATUSES), CaseTally.assigned_worker_id.is_(None)),
         referrals_by_status=referrals_by_status(actor, REFERRAL_STATUSES),
-        referrals_overdue=db.session.scalar(scope(actor, select(func.count(Referral.id)), Referral).where(
-            Referral.status == "approved", Referral.deadline_at < now)),
+        referrals_overdue=overdue_count(actor, now),
     )

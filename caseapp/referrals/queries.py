@@ -62,10 +62,17 @@ def _utc(now: datetime) -> datetime:
     return now.astimezone(timezone.utc) if now.tzinfo else now.replace(tzinfo=timezone.utc)
 
 
+def _lists_referrals(actor) -> bool:
+    return can(actor, "referral.inbox") or can(actor, "case.list")
+
+
 def overdue_count(actor, now: datetime) -> int:
     """Sent referrals in the actor's lists still unanswered past their deadline (`now` compared in UTC): the home
-    page's figure, one definition of "overdue"."""
-    return referral_summary(actor, now).get("overdue", 0)
+    page's and the team dashboard's figure, one definition of "overdue", read through ix_referral_scope_status."""
+    if not _lists_referrals(actor):
+        return 0
+    return db.session.scalar(select(func.count()).select_from(Referral).where(
+        scope_condition(actor, Referral), Referral.status == "approved", Referral.deadline_at < _utc(now)))
 
 
 def elapsed_days(start: datetime | None, end: datetime | None) -> float | None:
@@ -77,8 +84,8 @@ def elapsed_days(start: datetime | None, end: datetime | None) -> float | None:
 
 def referral_summary(actor, now: datetime) -> dict[str, int]:
     """Counts for the home page: the review queue and the inbox by status, summed from the referral tally, and the
-    overdue referrals (sent, unanswered past their deadline), counted through ix_referral_scope_status."""
-    reviews, lists = can(actor, "referral.review"), can(actor, "referral.inbox") or can(actor, "case.list")
+    overdue referrals (`overdue_count`)."""
+    reviews, lists = can(actor, "referral.review"), _lists_referrals(actor)
     statuses = (("submitted",) if reviews else ()) + (OPEN_FOR_RECEIVER if lists else ())
     if not statuses:
         return {}
@@ -88,6 +95,5 @@ def referral_summary(actor, now: datetime) -> dict[str, int]:
         summary["to_review"] = counted.get("submitted", 0)
     if lists:
         summary.update({status: counted[status] for status in OPEN_FOR_RECEIVER if status in counted})
-        summary["overdue"] = db.session.scalar(select(func.count()).select_from(Referral).where(
-            scope_condition(actor, Referral), Referral.status == "approved", Referral.deadline_at < _utc(now)))
+        summary["overdue"] = overdue_count(actor, now)
     return summary
