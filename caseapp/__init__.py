@@ -53,6 +53,7 @@ def _init_extensions(app: Flask) -> None:
     from caseapp import models  # noqa: F401  (registers every model on the metadata)
     from caseapp.extensions import babel, csrf, db, login_manager, migrate
     from caseapp.i18n import install_template_gettext, select_locale
+    from caseapp.read_only_commit import init_read_only_commit
     from caseapp.security.database import configure_sqlite, engine_options
     from caseapp.security.encryption import install_keyring
 
@@ -60,6 +61,7 @@ def _init_extensions(app: Flask) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
                                                              app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     db.init_app(app)
+    init_read_only_commit(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(ROOT / "translations"))

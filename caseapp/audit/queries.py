@@ -18,7 +18,7 @@ from caseapp.beneficiaries.models import Beneficiary, ConsentRecord, IdentityDoc
 from caseapp.cases.models import Assessment, Case, CaseNote, CaseTransfer, FollowUp, PlanAction, PlanGoal
 from caseapp.extensions import db
 from caseapp.i18n import programme_timezone
-from caseapp.pagination import Page, page_of
+from caseapp.pagination import Page, page_of, window
 from caseapp.partners.models import Partner
 from caseapp.referrals.models import Referral
 
@@ -98,7 +98,7 @@ def count(query: Select) -> int:
 def paginate(query: Select, page: int, per_page: int) -> Page:
     """One page of an ordered event query; a page number past the end gives the last page."""
     return page_of(count(query), page, per_page,
-                   lambda offset, limit: db.session.execute(query.offset(offset).limit(limit)).all())
+                   lambda offset, limit: db.session.execute(window(query, limit, offset)).all())
 
 
 def latest_event_id() -> int:

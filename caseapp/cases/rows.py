@@ -16,6 +16,7 @@ from caseapp.auth.models import User
 from caseapp.beneficiaries.models import Beneficiary, person_display_name
 from caseapp.cases.models import Case, FollowUp, is_awaiting_closure
 from caseapp.extensions import db
+from caseapp.pagination import window
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ def case_rows(condition: ColumnElement[bool] | None, order_by: tuple, limit: int
         .outerjoin(_WORKER, _WORKER.id == Case.assigned_worker_id)
     if condition is not None:
         query = query.where(condition)
-    rows = db.session.execute(query.order_by(*order_by).offset(offset).limit(limit))
+    rows = db.session.execute(window(query.order_by(*order_by), limit, offset))
     return [CaseRow(case_id, number, person_id, status, requested, opened,
                     PersonCells(given, family, sex, born, estimated),
                     WorkerCells(worker) if worker is not None else None)
@@ -98,4 +99,4 @@ def follow_up_rows(condition: ColumnElement[bool], order_by: tuple, limit: int) 
         .join(Beneficiary, Beneficiary.id == Case.beneficiary_id).where(condition)
     return [FollowUpRow(case_id, number, person_display_name(given, family), due, purpose)
             for case_id, number, given, family, due, purpose
-            in db.session.execute(query.order_by(*order_by).limit(limit))]
+            in db.session.execute(window(query.order_by(*order_by), limit))]

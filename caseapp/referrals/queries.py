@@ -7,7 +7,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from caseapp.access.policy import can, scope, scope_condition
 from caseapp.cases.models import Case
 from caseapp.extensions import db
-from caseapp.pagination import Page, count_rows, page_of
+from caseapp.pagination import Page, count_rows, page_of, window
 from caseapp.referrals.models import OPEN_FOR_RECEIVER, Referral, ReferralEvent
 from caseapp.referrals.tally import referrals_by_status
 
@@ -36,7 +36,7 @@ def load_timeline(referral: Referral) -> Referral:
 def _page(query, page: int, per_page: int, *order) -> Page:
     """One page of an actor's scoped referral query in the given order, with the total."""
     return page_of(count_rows(query), page, per_page, lambda offset, limit: db.session.scalars(
-        _listed(query).order_by(*order).offset(offset).limit(limit)))
+        window(_listed(query).order_by(*order), limit, offset)))
 
 
 def _review_query(actor):
