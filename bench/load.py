@@ -35,12 +35,14 @@ from sqlalchemy.engine import make_url
 import load_data
 from cpu_use import CpuMeter
 from load_wrk import Target, run_wrk
+from reference_app import REFERENCE_PATH, REFERENCE_ROWS
 from tests.live.client import Browser, Page, log_in
 from tests.live.servers import AppServers
 
 PAGE_USER, INBOX_USER, REPORT_USER = "supervisor", "receiver", "me"
 LOGIN_USERS = ("caseworker", "caseworker.nador", "caseworker.bm")  # no second factor: a login is one POST
 BARE_PATH = "/health/live"  # no database, no login, no layout, no session
+APP_MODULE = "bench.reference_app:reference_app()"  # the app, plus the issue's reference point (a 50-row list, nothing else)
 P95_BUDGET_MS, CASE_LIST_BUDGET_RATIO, REPORT_BUILD_BUDGET_S = 150, 0.10, 5.0
 SEARCH_TERMS, CASE_PAGES = 60, 500
 REPORT_BUILD_TIMEOUT_S = 900  # the client's patience: a build at 1,000,000 people must be timed, not abandoned
@@ -139,6 +141,13 @@ ENDPOINTS = (
     lambda run: _pages(run, "referral inbox", INBOX_USER, ["/referrals/inbox"]),
     lambda run: _pages(run, "report page", REPORT_USER, [f"/reports/{run.report_id}"]),
 )
+
+
+def reference_target(run: Run) -> Target:
+    """The issue's yardstick, "a 50-row list with no login or layout" (about 0.14× the bare route on 2 cores)."""
+    target = Target(f"reference: {REFERENCE_ROWS}-row list, no login or layout", "anonymous")
+    target.add(REFERENCE_PATH)
+    return target
 
 
 def bare_target(run: Run) -> Target:
@@ -286,7 +295,8 @@ def main() -> None:
     workers, threads = args.workers or production["workers"], args.threads or production["threads"]
     servers = AppServers(1, database.url, Path(tempfile.mkdtemp(prefix="bench-load-server-")),
                          database.server_overrides(workers, threads) | (
-                             {"CASEAPP_KEEPALIVE": str(args.keepalive)} if args.keepalive is not None else {}))
+                             {"CASEAPP_KEEPALIVE": str(args.keepalive)} if args.keepalive is not None else {}),
+                         app_module=APP_MODULE)
     with servers:
         run = Run(servers.urls[0], passwords, {}, cases, report_id, args.period)
         url = make_url(database.url)
@@ -294,23 +304,25 @@ def main() -> None:
         for username in (PAGE_USER, INBOX_USER, REPORT_USER):
             run.browsers[username] = Browser(run.base_url, timeout=REPORT_BUILD_TIMEOUT_S)
             log_in(run.browsers[username], username, passwords[username], secret if username == PAGE_USER else None)
-        print(f"measuring {len(ENDPOINTS) + 1} endpoints, {args.duration} s each at {args.connections} connections",
+        print(f"measuring {len(ENDPOINTS) + 2} endpoints, {args.duration} s each at {args.connections} connections",
               flush=True)
         pages = [measure(run, target, args, meter) for target in map(lambda build: build(run), ENDPOINTS)
                  if not args.only or target.name.startswith(tuple(args.only))]
+        reference = measure(run, reference_target(run), args, meter)
         bare = measure(run, bare_target(run), args, meter)
         login_alone = single_login_ms(run)
         builds = [report_build(run, args.report_runs)] if args.report_runs else []
         failures = servers.new_failures()  # everything the server logged as failed during the run
-    for row in pages:
+    for row in [*pages, reference]:
         row.ratio = row.requests_per_second / bare.requests_per_second
+    for row in pages:
         row.budget = budget(row, bare.requests_per_second)
     bare.ratio = 1.0
     dialect = database.url.split(":", 1)[0].split("+")[0]
     print(f"\n{args.people:,} people, {dialect}, gunicorn {workers} workers × {threads} threads, "
           f"wrk {args.connections} connections × {args.duration} s per endpoint (after {args.warmup} s of warm-up), "
           f"{os.cpu_count()} CPU cores, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {_commit()}\n")
-    print(table([*pages, bare, *builds]))
+    print(table([*pages, reference, bare, *builds]))
     print(f"\nOne login at a time (argon2id verification and the session, no queue): median {login_alone:.0f} ms.")
     for lines in failures.values():
         print(f"The server logged {len(lines)} failures (logs in {servers.folder}), the first: {lines[0][:300]}")

@@ -102,6 +102,7 @@ def _register_hooks(app: Flask) -> None:
     from caseapp.errors import init_errors
     from caseapp.health import SessionlessHealthInterface
     from caseapp.i18n import LANGUAGES, current_language, text_direction
+    from caseapp.navigation import main_menu
     from caseapp.security.headers import init_headers
     from caseapp.security.rate_limit import login_limiter
     from caseapp.templating import init_templating
@@ -117,6 +118,6 @@ def _register_hooks(app: Flask) -> None:
     from caseapp.referrals.notifications import template_unread_count
 
     app.jinja_env.globals.update(
-        unread_notifications=template_unread_count,
+        unread_notifications=template_unread_count, main_menu=main_menu,
         can=template_can, LANGUAGES=LANGUAGES, current_language=current_language, text_direction=text_direction
     )

@@ -83,6 +83,7 @@ class AppServers:
     folder: Path
     overrides: dict[str, str] = field(default_factory=dict)
     servers: list[AppServer] = field(default_factory=list)
+    app_module: str | None = None  # another WSGI app than gunicorn.conf.py's (bench/reference_app.py)
 
     @property
     def urls(self) -> list[str]:
@@ -94,7 +95,8 @@ class AppServers:
         for index in range(self.count):
             log_path = self.folder / f"server-{index}.log"
             with log_path.open("wb") as log:
-                process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py"], cwd=ROOT, env=env,
+                process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py",
+                                            *([self.app_module] if self.app_module else [])], cwd=ROOT, env=env,
                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             self.servers.append(AppServer(process, log_path))
         try:

@@ -33,3 +33,36 @@ def test_the_same_html_as_wtforms_for_every_kind_of_option():
     rendered = str(Ours(data={"field": "a&b"}).field())
     assert '<option selected value="a&amp;b">Quote &#34; and &lt;tag&gt;</option>' in rendered
     assert '<option data-x="1" disabled value="attrs">With attributes</option>' in rendered
+
+
+def test_the_same_attributes_as_wtforms_html_params():
+    from wtforms.widgets.core import html_params
+
+    from caseapp.forms_common import attributes
+
+    for given in ({}, {"name": "a", "id": "b", "class_": "form-select is-invalid"},
+                  {"aria_describedby": "x-errors x-help", "aria_invalid": "true", "data_row_id": 7},
+                  {"required": True, "disabled": False, "multiple": True, "title": 'say "<hi>" & bye'},
+                  {"value": None, "for_": "id", "zero": 0}):
+        assert attributes(**given) == str(html_params(**given))
+
+
+def test_a_required_or_multiple_drop_down_is_written_as_wtforms_writes_it():
+    from wtforms import SelectMultipleField
+    from wtforms.validators import DataRequired
+
+    from caseapp.forms_common import PlainOptionsSelect
+
+    class OursRequired(Form):
+        field = SelectField("Field", choices=CHOICES, validators=[DataRequired()], validate_choice=False)
+        many = SelectMultipleField("Many", choices=CHOICES[1:4], widget=PlainOptionsSelect(multiple=True))
+
+    class TheirsRequired(Form):
+        field = WTFormsSelectField("Field", choices=CHOICES, validators=[DataRequired()], validate_choice=False)
+        many = SelectMultipleField("Many", choices=CHOICES[1:4])
+
+    for data in ({}, {"field": "plain", "many": ["a&b", "plain"]}):
+        ours, theirs = OursRequired(data=data), TheirsRequired(data=data)
+        assert 'required' in str(ours.field())
+        assert str(ours.field(aria_describedby="field-errors")) == str(theirs.field(aria_describedby="field-errors"))
+        assert str(ours.many(size=3)) == str(theirs.many(size=3))
