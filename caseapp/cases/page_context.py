@@ -83,15 +83,19 @@ def _transfer_form(case) -> forms.TransferForm:
     return form
 
 
+def _empty(form_class):
+    return lambda: form_class(formdata=None)
+
+
 def _default_forms(case) -> dict:
-    empty = {name: (lambda form_class=form_class: form_class(formdata=None)) for name, form_class in (
-        ("stage_form", forms.StageForm), ("decision_form", forms.ButtonDecisionForm),
-        ("reopen_form", forms.ReopenForm), ("goal_form", forms.NewGoalForm),
-        ("household_form", forms.HouseholdLinkForm))}
-    return {name: LazyForm(build) for name, build in (empty | {
-        "closure_form": _closure_form, "note_form": lambda: note_form(current_user),
+    builders = {
+        "stage_form": _empty(forms.StageForm), "closure_form": _closure_form,
+        "decision_form": _empty(forms.ButtonDecisionForm), "reopen_form": _empty(forms.ReopenForm),
+        "goal_form": _empty(forms.NewGoalForm), "note_form": lambda: note_form(current_user),
         "follow_up_form": lambda: follow_up_form(current_user, case), "transfer_form": lambda: _transfer_form(case),
-    }).items()}
+        "household_form": _empty(forms.HouseholdLinkForm),
+    }
+    return {name: LazyForm(build) for name, build in builders.items()}
 
 
 def render_case_page(case, status: int = 200, **shown_forms):
