@@ -1,6 +1,6 @@
 """Assigning cases to workers (in bulk) and transferring a case to another organisation's service point."""
 from flask_babel import gettext as _
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from caseapp.access.policy import can, ensure, may_be_assigned, may_be_assigned_condition, scope
@@ -15,22 +15,23 @@ from caseapp.partners.models import Partner
 from caseapp.places.models import ServicePoint
 
 
-def _worker_names(actor, *conditions) -> dict[int, str]:
-    """Active caseworkers and supervisors of the actor's organisation meeting `conditions`: id → name, by name (two
-    columns: the case list asks on every page, and whole accounts cost ~1.5 ms more)."""
-    return dict(db.session.execute(select(User.id, User.full_name).where(
-        User.partner_id == actor.partner_id, User.active.is_(True), User.role.in_(("caseworker", "supervisor")),
-        *conditions).order_by(User.full_name)).all())
+# Active caseworkers and supervisors of one organisation, two columns (whole accounts cost ~1.5 ms more). Built
+# once, its value bound at each call, and run on the session's connection: the case list asks on every page, and
+# building, keying and running it through the ORM cost ~0.7 ms of CPU against ~0.2.
+_WORKERS = select(User.id, User.full_name).where(
+    User.partner_id == bindparam("partner_id"), User.active.is_(True), User.role.in_(("caseworker", "supervisor")))
+_ASSIGNABLE = _WORKERS.order_by(User.full_name)
 
 
 def assignable_workers(actor) -> dict[int, str]:
     """Active caseworkers and supervisors of the actor's organisation: id → name, by name."""
-    return _worker_names(actor)
+    return dict(db.session.connection().execute(_ASSIGNABLE, {"partner_id": actor.partner_id}).all())
 
 
 def workers_for_case(actor, case: Case) -> dict[int, str]:
     """The workers of the actor's organisation who may own `case`: id → name, by name."""
-    return _worker_names(actor, may_be_assigned_condition(case))
+    return dict(db.session.execute(_WORKERS.where(may_be_assigned_condition(case)).order_by(User.full_name),
+                                   {"partner_id": actor.partner_id}).all())
 
 
 def assign_cases(actor, case_ids: list[int], worker_id: int | None) -> list[Case]:
