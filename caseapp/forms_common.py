@@ -43,7 +43,7 @@ class PlainOptionsSelect(Select):
             return super().render_option(choice)
         value = str(choice.value) if isinstance(choice.value, bool) else choice.value
         selected = "selected " if choice.selected else ""
-        return f'<option {selected}value="{escape(value)}">{escape(choice.label or choice.value)}</option>'
+        return f'<option {selected}value="{_quoted(value)}">{escape(choice.label or choice.value)}</option>'
 
     @classmethod
     def render_option(cls, choice, **kwargs):
@@ -67,8 +67,14 @@ def attributes(**kwargs) -> str:
         if value is True:
             written.append(key)
         elif value is not False:
-            written.append(f'{escape(key)}="{escape(value)}"')
+            written.append(f'{escape(key)}="{_quoted(value)}"')
     return " ".join(written)
+
+
+def _quoted(value) -> str:
+    """A value escaped to sit between double quotes, as WTForms writes it: escape() hands back Markup (and anything
+    with __html__, such as a lazy translation) as it is, quotes included, so those are written &quot; here."""
+    return str(escape(value)).replace('"', "&quot;")
 
 
 class SelectField(WTFormsSelectField):

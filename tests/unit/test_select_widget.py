@@ -66,3 +66,25 @@ def test_a_required_or_multiple_drop_down_is_written_as_wtforms_writes_it():
         assert 'required' in str(ours.field())
         assert str(ours.field(aria_describedby="field-errors")) == str(theirs.field(aria_describedby="field-errors"))
         assert str(ours.many(size=3)) == str(theirs.many(size=3))
+
+
+def test_a_value_already_marked_safe_cannot_leave_its_quotes():
+    """escape() hands back Markup unchanged: its quotes are written &quot;, as WTForms does, in attributes and
+    option values."""
+    from markupsafe import Markup
+    from wtforms.widgets.core import html_params
+
+    from caseapp.forms_common import attributes
+
+    breaking_out = Markup('x" autofocus onfocus="alert(1)')
+    assert attributes(title=breaking_out) == str(html_params(title=breaking_out))
+    assert 'onfocus="' not in attributes(title=breaking_out)
+
+    class Ours(Form):
+        field = SelectField(choices=[SelectChoice(breaking_out, "label")], validate_choice=False)
+
+    class Theirs(Form):
+        field = WTFormsSelectField(choices=[SelectChoice(breaking_out, "label")], validate_choice=False)
+
+    assert str(Ours().field()) == str(Theirs().field())
+    assert 'onfocus="' not in str(Ours().field())
