@@ -5,7 +5,7 @@ from markupsafe import Markup, escape
 from wtforms import HiddenField, IntegerField, SelectChoice, SelectMultipleField
 from wtforms import SelectField as WTFormsSelectField
 from wtforms.validators import Optional
-from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget, Select
+from wtforms.widgets import Button, CheckboxInput, HiddenInput, Input, ListWidget, Select
 from wtforms.widgets.core import clean_key
 
 from caseapp.security.form_tokens import new_form_token
@@ -75,6 +75,13 @@ def _quoted(value) -> str:
     """A value escaped to sit between double quotes, as WTForms writes it: escape() hands back Markup (and anything
     with __html__, such as a lazy translation) as it is, quotes included, so those are written &quot; here."""
     return str(escape(value)).replace('"', "&quot;")
+
+
+# WTForms' inputs and buttons write their attributes through their class's `html_params`, a static method it keeps
+# on the class to be replaced. Its own (Markup.format per attribute) takes ~120 µs for a date input; `attributes`
+# writes the same bytes (tested against it) in ~16 µs, and the case page writes ~26 inputs and buttons.
+Input.html_params = staticmethod(attributes)
+Button.html_params = staticmethod(attributes)
 
 
 class SelectField(WTFormsSelectField):

@@ -88,3 +88,41 @@ def test_a_value_already_marked_safe_cannot_leave_its_quotes():
 
     assert str(Ours().field()) == str(Theirs().field())
     assert 'onfocus="' not in str(Ours().field())
+
+
+def test_inputs_and_buttons_are_written_as_wtforms_own_attribute_writer_writes_them(monkeypatch):
+    """Every kind of input and the button, through `attributes` (forms_common sets it on WTForms' Input and
+    Button) and through WTForms' own html_params: the same bytes, escaping included."""
+    from markupsafe import Markup
+    from wtforms import (BooleanField, DateField, EmailField, FileField, HiddenField, IntegerField, PasswordField,
+                         RadioField, StringField, SubmitField)
+    from wtforms.validators import DataRequired, Length
+    from wtforms.widgets import Button, Input
+    from wtforms.widgets.core import html_params
+
+    import caseapp.forms_common  # noqa: F401  (sets the writer)
+
+    class Every(Form):
+        text = StringField("Text", validators=[DataRequired(), Length(max=20)])
+        secret = PasswordField("Secret")
+        hidden = HiddenField()
+        day = DateField("Day")
+        mail = EmailField("Mail")
+        number = IntegerField("Number")
+        tick = BooleanField("Tick")
+        pick = RadioField("Pick", choices=[SelectChoice("a", "A <b>"), SelectChoice("b", 'B "q"')])
+        upload = FileField("File")
+        send = SubmitField("Send")
+
+    def rendered() -> list[str]:
+        form = Every(data={"text": 'say "<hi>" & bye', "hidden": "x\"y", "number": 7, "tick": True, "pick": "b"})
+        extra = {"class_": "form-control is-invalid", "aria_describedby": "e h", "data_row": 3, "disabled": False,
+                 "title": Markup('x" onfocus="alert(1)')}
+        return [str(field(**extra)) for field in form] + [str(option()) for option in form.pick]
+
+    ours = rendered()
+    assert Input.html_params is Button.html_params
+    monkeypatch.setattr(Input, "html_params", staticmethod(html_params))
+    monkeypatch.setattr(Button, "html_params", staticmethod(html_params))
+    assert rendered() == ours
+    assert not any('onfocus="' in html for html in ours)
