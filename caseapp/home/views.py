@@ -8,6 +8,7 @@ from caseapp.access.policy import AUTHENTICATED, PUBLIC, can, requires
 from caseapp.auth.services import set_preferred_language
 from caseapp.cases.assignment import incoming_transfer_count
 from caseapp.cases.followups import home_work
+from caseapp.home.workplace import workplace
 from caseapp.models_base import utcnow
 from caseapp.referrals.queries import referral_summary
 from caseapp.extensions import db
@@ -23,7 +24,9 @@ def index():
     work = home_work(current_user, date.today()) if can(current_user, "case.list") else None
     transfers = incoming_transfer_count(current_user) if can(current_user, "case.transfer.decide") else 0
     referrals = referral_summary(current_user, utcnow())
-    return render_template("home/index.html", work=work, transfers=transfers, referrals=referrals)
+    organisation, points = workplace(current_user)
+    return render_template("home/index.html", work=work, transfers=transfers, referrals=referrals,
+                           organisation=organisation, points=points)
 
 
 @bp.route("/language", methods=["POST"])
