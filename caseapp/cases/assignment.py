@@ -63,10 +63,14 @@ def transfer_targets(actor, case: Case) -> list[Row]:
     return list(db.session.execute(query.order_by(ServicePoint.name)))
 
 
+# Built once, the case bound at each call (the case page's statements: see cases/history.py).
+_PENDING_TRANSFER = select(CaseTransfer).where(CaseTransfer.case_id == bindparam("case_id"),
+                                               CaseTransfer.status == "proposed")
+
+
 def pending_transfer(case: Case) -> CaseTransfer | None:
     """The case's transfer proposal waiting for a decision, if any."""
-    return db.session.scalars(select(CaseTransfer).where(
-        CaseTransfer.case_id == case.id, CaseTransfer.status == "proposed")).first()
+    return db.session.scalars(_PENDING_TRANSFER, {"case_id": case.id}).first()
 
 
 def check_transferable(case: Case) -> None:

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from caseapp.access.policy import ensure, may_be_assigned, scope_condition
 from caseapp.auth.models import User
@@ -61,10 +61,14 @@ def complete_follow_up(actor, follow_up: FollowUp) -> None:
                   action="done")
 
 
+# Built once, the case bound at each call (the case page's statements: see cases/history.py).
+_CASE_FOLLOW_UPS = select(FollowUp).where(FollowUp.case_id == bindparam("case_id")) \
+    .order_by(FollowUp.done_at.is_not(None), FollowUp.due_date)
+
+
 def case_follow_ups(actor, case: Case) -> list[FollowUp]:
     """The case's follow-ups, open ones first by due date."""
-    query = select(FollowUp).where(FollowUp.case_id == case.id)
-    return list(db.session.scalars(query.order_by(FollowUp.done_at.is_not(None), FollowUp.due_date)))
+    return list(db.session.scalars(_CASE_FOLLOW_UPS, {"case_id": case.id}))
 
 
 def _open_follow_ups(actor, mine_only: bool):

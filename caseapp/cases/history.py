@@ -3,7 +3,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from caseapp.audit.service import record
@@ -52,13 +52,22 @@ def apply_changes(actor, obj, values: dict[str, Any], *, case: Case, action: str
     return sorted(changes)
 
 
-def case_history(actor, case: Case) -> list[ChangeRecord]:
-    """The case's history, newest first; restricted entries only for users with restricted access."""
-    query = select(ChangeRecord).where(ChangeRecord.case_id == case.id)
-    if not actor.restricted_access:
+def _history(restricted_access: bool):
+    query = select(ChangeRecord).where(ChangeRecord.case_id == bindparam("case_id"))
+    if not restricted_access:
         query = query.where(ChangeRecord.restricted.is_(False))
     query = query.options(joinedload(ChangeRecord.actor))  # the page names who made each change
-    return list(db.session.scalars(query.order_by(ChangeRecord.changed_at.desc(), ChangeRecord.id.desc())))
+    return query.order_by(ChangeRecord.changed_at.desc(), ChangeRecord.id.desc())
+
+
+# Built once per kind of reader, the case bound at each call: building and keying a statement costs ~0.3 ms, and
+# the case page runs about fifteen.
+_HISTORY = {restricted_access: _history(restricted_access) for restricted_access in (True, False)}
+
+
+def case_history(actor, case: Case) -> list[ChangeRecord]:
+    """The case's history, newest first; restricted entries only for users with restricted access."""
+    return list(db.session.scalars(_HISTORY[bool(actor.restricted_access)], {"case_id": case.id}))
 
 
 def decoded_changes(entry: ChangeRecord) -> dict[str, Any]:

@@ -3,7 +3,7 @@ from datetime import date
 
 from flask import render_template
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 
 from caseapp.access.policy import can
@@ -98,10 +98,14 @@ def _default_forms(case) -> dict:
     return {name: LazyForm(build) for name, build in builders.items()}
 
 
+# Built once, the case bound at each call (the case page's statements: see cases/history.py).
+_GOALS = select(PlanGoal).where(PlanGoal.case_id == bindparam("case_id")).options(selectinload(PlanGoal.actions)) \
+    .order_by(PlanGoal.id)
+
+
 def render_case_page(case, status: int = 200, **shown_forms):
     """Render the case page, auditing the view; `shown_forms` replace the defaults (to show their errors)."""
-    goals = db.session.scalars(select(PlanGoal).where(PlanGoal.case_id == case.id)
-                               .options(selectinload(PlanGoal.actions)).order_by(PlanGoal.id)).all()
+    goals = db.session.scalars(_GOALS, {"case_id": case.id}).all()
     history = case_history(current_user, case) if can(current_user, "case.history", case) else []
     record_read(current_user, "case.view", case)
     html = render_template(
