@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import abort, current_app, request
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
 from caseapp.auth.models import User, user_service_point
@@ -128,12 +128,13 @@ def may_be_assigned(worker: Any, case: Case) -> bool:
     return bool(worker.active) and worker.role in ("caseworker", "supervisor") and _case_in_scope(worker, case)
 
 
-def may_be_assigned_condition(case: Case):
-    """`may_be_assigned(User, case)` in SQL, over accounts (`case_scope`: a supervisor reaches the whole
+def may_be_assigned_condition(partner_id, service_point_id):
+    """`may_be_assigned(User, case)` in SQL for a case of `partner_id` at `service_point_id` (values, or the bound
+    parameters of a statement built once), over accounts (`case_scope`: a supervisor reaches the whole
     organisation, a caseworker their service points), to list who may own a case in one statement."""
     works_there = exists().where(user_service_point.c.user_id == User.id,
-                                 user_service_point.c.service_point_id == case.service_point_id)
-    return and_(User.active.is_(True), User.partner_id == case.partner_id,
+                                 user_service_point.c.service_point_id == service_point_id)
+    return and_(User.active.is_(True), User.partner_id == partner_id,
                 or_(User.role == "supervisor", and_(User.role == "caseworker", works_there)))
 
 
@@ -227,6 +228,10 @@ def scope_condition(user: Any, model: type) -> ColumnElement[bool]:
                     Beneficiary.merged_into_id.is_(None))  # a merge's tombstone is no one to list
     if model is ServicePoint:
         return _scope_condition(user, ServicePoint.partner_id, ServicePoint.id)
+    if model is VulnerabilityFlag:  # the flags `can(user, "flag.view", flag)` allows
+        if not has_permission(user, "flag.view"):
+            return false()
+        return true() if user.restricted_access else VulnerabilityFlag.restricted.is_(False)
     if model in (CaseNote, FollowUp, PlanGoal):
         owned = _owner_case_in_scope(user, model.case_id)
         if model is CaseNote and not user.restricted_access:

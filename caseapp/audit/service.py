@@ -1,9 +1,10 @@
 """Writing audit events; called by services, never by views directly for writes."""
 import json
+from types import SimpleNamespace
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.orm import Session, SessionTransaction
 
 from caseapp.audit.chain import compute_hash, last_hash, lock_writers
@@ -12,6 +13,7 @@ from caseapp.extensions import db
 from caseapp.models_base import utcnow
 
 _READS = "caseapp_audit_reads"  # Session.info key: the reads recorded in the open transaction, not yet written
+_INSERT_EVENT = insert(AuditEvent.__table__)
 
 
 def _content(actor: Any, action: str, obj: Any, fields: dict) -> dict:
@@ -73,8 +75,18 @@ def _write_reads(session: Session) -> None:
     reads = session.info.pop(_READS, ())
     if reads:
         _lock(session)
-        for content in reads:
-            _chain(session, content)
+        _insert_chained(session, reads)
+
+
+def _insert_chained(session: Session, contents) -> None:
+    """Insert events made of `contents`, each chained to the one before, as plain rows; the writers' lock must be
+    held. Nothing reads them back as records, and the ORM's flush of one event cost ~0.8 ms of a page's CPU."""
+    connection = session.connection()
+    prev_hash = last_hash(session)
+    for content in contents:
+        row = content | {"occurred_at": utcnow(), "prev_hash": prev_hash}
+        row["hash"] = prev_hash = compute_hash(prev_hash, SimpleNamespace(**row))
+        connection.execute(_INSERT_EVENT, row)
 
 
 @event.listens_for(Session, "after_transaction_end")

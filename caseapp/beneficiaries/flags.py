@@ -1,15 +1,33 @@
 """Vulnerability flags a user may see and set (restricted flags need restricted access)."""
+from dataclasses import dataclass
+
 from sqlalchemy import select
 
-from caseapp.access.policy import can
+from caseapp.access.policy import scope
 from caseapp.beneficiaries.models import VulnerabilityFlag
 from caseapp.extensions import db
+from caseapp.i18n import current_language
+
+# Plain columns on the session's connection: loading the flags as records cost ~0.7 ms of a case list's CPU.
+_FLAG_COLUMNS = select(VulnerabilityFlag.code, VulnerabilityFlag.name_fr, VulnerabilityFlag.name_en,
+                       VulnerabilityFlag.name_ar)
+_LANGUAGE_COLUMN = {"fr": 1, "en": 2, "ar": 3}
 
 
-def flag_choices(actor) -> list[VulnerabilityFlag]:
+@dataclass(slots=True)
+class FlagChoice:
+    """A flag as a form offers it: its code and its name in the interface language."""
+
+    code: str
+    name: str
+
+
+def flag_choices(actor) -> list[FlagChoice]:
     """Flags the actor may see and set, in code order."""
-    flags = db.session.scalars(select(VulnerabilityFlag).order_by(VulnerabilityFlag.code))
-    return [flag for flag in flags if can(actor, "flag.view", flag)]
+    column = _LANGUAGE_COLUMN.get(current_language(), 1)
+    rows = db.session.connection().execute(
+        scope(actor, _FLAG_COLUMNS, VulnerabilityFlag).order_by(VulnerabilityFlag.code))
+    return [FlagChoice(row[0], row[column] or row[1]) for row in rows]
 
 
 def allowed_flag_codes(actor) -> set[str]:

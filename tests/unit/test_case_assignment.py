@@ -119,6 +119,7 @@ def test_bulk_assignment_is_all_or_nothing(app_ctx, world):
 
 def test_the_sql_list_of_who_may_own_a_case_is_the_rule_itself(app_ctx, world):
     from caseapp.access.policy import may_be_assigned, may_be_assigned_condition
+    from caseapp.cases.assignment import workers_for_case
 
     cases = [_new_case(world, "caseworker_a", "A-OUJ"), _new_case(world, "caseworker_a2", "A-NAD"),
              _new_case(world, "caseworker_b", "B-BEM")]
@@ -128,7 +129,10 @@ def test_the_sql_list_of_who_may_own_a_case_is_the_rule_itself(app_ctx, world):
     users = db.session.scalars(select(User)).all()
     assert {user.role for user in users} >= {"caseworker", "supervisor", "referral_receiver", "dpo", "admin"}
     for case in cases:
-        listed = set(db.session.scalars(select(User.id).where(may_be_assigned_condition(case))))
+        listed = set(db.session.scalars(select(User.id).where(
+            may_be_assigned_condition(case.partner_id, case.service_point_id))))
+        assert set(workers_for_case(_user(world, "supervisor_a" if case.partner_id == world.partners["A"]
+                                          else "supervisor_b"), case)) == listed
         assert listed == {user.id for user in users if may_be_assigned(user, case)}, case.service_point_id
         assert listed  # someone may own each case
         assert deactivated.id not in listed

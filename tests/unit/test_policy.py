@@ -9,7 +9,8 @@ from caseapp.access.policy import (
     AUTHENTICATED, PERMISSIONS, PUBLIC, ROLE_PERMISSIONS, ROLES, can, get_or_404, has_permission, scope,
 )
 from caseapp.auth.models import User
-from caseapp.beneficiaries.models import Beneficiary
+from caseapp.beneficiaries.flags import allowed_flag_codes, flag_choices
+from caseapp.beneficiaries.models import Beneficiary, VulnerabilityFlag
 from caseapp.beneficiaries.services import visible_cases
 from caseapp.cases.models import Case
 from caseapp.cases.services import open_case
@@ -250,6 +251,31 @@ def test_scope_of_a_person_is_not_duplicated_by_several_cases(app_ctx, world, th
     open_case(supervisor, person, db.session.get(ServicePoint, world.service_points["A-NAD"]))
     ids = list(db.session.scalars(scope(supervisor, select(Beneficiary.id), Beneficiary)))
     assert sorted(ids) == sorted({three_cases["A-OUJ"][0], three_cases["A-NAD"][0]})
+
+
+def test_flag_lists_offer_exactly_the_flags_the_object_rule_allows(app_ctx, world):
+    flags = db.session.scalars(select(VulnerabilityFlag)).all()
+    assert any(flag.restricted for flag in flags) and any(not flag.restricted for flag in flags)
+    for key in EXPECTED_SCOPE:
+        user = _user(world, key)
+        allowed = {flag.code for flag in flags if can(user, "flag.view", flag)}
+        assert {flag.code for flag in flag_choices(user)} == allowed, key
+        assert set(db.session.scalars(scope(user, select(VulnerabilityFlag.code), VulnerabilityFlag))) == allowed
+    restricted = {flag.code for flag in flags if flag.restricted}
+    assert restricted <= allowed_flag_codes(_user(world, "caseworker_restricted"))
+    assert not restricted & allowed_flag_codes(_user(world, "caseworker_a"))
+    assert allowed_flag_codes(_user(world, "receiver")) == set()
+
+
+@pytest.mark.parametrize("language", ["fr", "en", "ar"])
+def test_flag_choices_are_named_in_the_interface_language(app, world, language):
+    with app.test_request_context(headers={"Accept-Language": language}):
+        from flask import session
+        session["lang"] = language
+        user = _user(world, "caseworker_restricted")
+        names = {flag.code: flag.name for flag in flag_choices(user)}
+        assert names and names == {flag.code: getattr(flag, f"name_{language}") or flag.name_fr
+                                   for flag in db.session.scalars(select(VulnerabilityFlag))}
 
 
 def test_scope_on_any_other_model_returns_nothing(app_ctx, world, three_cases):
