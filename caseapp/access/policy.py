@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import abort, current_app, request
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, literal, or_, select, true
 from sqlalchemy.orm import aliased
 
 from caseapp.auth.models import User, user_service_point
@@ -204,6 +204,11 @@ def _case_condition(user: Any):
 _OWNER_CASE = aliased(Case, name="owner_case")
 
 
+# The statuses open to a receiver, written into the SQL as literals: a prepared statement's generic plan can then
+# prove the inbox index's predicate (referrals.models, ix_referral_inbox_open); as parameters it could not.
+_OPEN_STATUSES = tuple(literal(status, literal_execute=True) for status in OPEN_FOR_RECEIVER)
+
+
 def _owner_case_in_scope(user: Any, case_id_column):
     return exists().where(_OWNER_CASE.id == case_id_column, _scope_condition(
         user, _OWNER_CASE.partner_id, _OWNER_CASE.service_point_id)).correlate_except(_OWNER_CASE)
@@ -239,7 +244,7 @@ def scope_condition(user: Any, model: type) -> ColumnElement[bool]:
         return owned
     if model in (Referral, ReferralTally):  # the tally: the counts of exactly the referrals
         if user.role == "referral_receiver":  # the inbox: only while the referral is open to the organisation
-            return and_(model.receiving_partner_id == user.partner_id, model.status.in_(OPEN_FOR_RECEIVER))
+            return and_(model.receiving_partner_id == user.partner_id, model.status.in_(_OPEN_STATUSES))
         return _scope_condition(user, model.partner_id, model.service_point_id)
     if model is CaseTransfer and has_permission(user, "case.transfer.decide"):  # incoming proposals
         return and_(CaseTransfer.status == "proposed", CaseTransfer.to_service_point_id.in_(

@@ -1,7 +1,7 @@
 """Services, the service directory, referrals with their timeline, and in-app notifications."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from caseapp.extensions import db
@@ -12,6 +12,7 @@ PRIORITIES = ("emergency", "urgent", "normal")
 REFERRAL_STATUSES = ("draft", "submitted", "returned", "approved", "accepted", "declined", "in_progress",
                      "completed", "cancelled")
 OPEN_FOR_RECEIVER = ("approved", "accepted", "in_progress")  # sent, and not yet answered for good
+_OPEN_SQL = "status IN (%s)" % ", ".join(f"'{status}'" for status in OPEN_FOR_RECEIVER)  # constants, no input
 OUTCOMES = ("service_delivered", "no_show", "referred_elsewhere", "not_eligible")
 # Fields of the person a receiving partner may be given beyond the minimum dataset, when the consent names them.
 SHAREABLE_FIELDS = ("date_of_birth", "nationality", "profile", "documents")
@@ -88,10 +89,14 @@ class Referral(db.Model):
         db.ForeignKeyConstraint(["case_id", "partner_id", "service_point_id"],
                                 ["case_file.id", "case_file.partner_id", "case_file.service_point_id"],
                                 name="fk_referral_case_scope", onupdate="CASCADE"),
-        # The inbox (a receiving partner's, by deadline) and the review queue (submitted, oldest first).
-        db.Index("ix_referral_inbox", "receiving_partner_id", "deadline_at", "id"),
-        # The inbox's count and the receiving partner's home counts, from the index alone (1M people: 67 -> 6.5 ms).
+        # The inbox: a receiving partner's open referrals, by deadline. Only the open ones: by deadline, a partner's
+        # referrals begin with those answered long ago (the access policy writes the statuses as literals, so that
+        # a prepared statement's generic plan can use this index too).
+        db.Index("ix_referral_inbox_open", "receiving_partner_id", "deadline_at", "id",
+                 postgresql_where=text(_OPEN_SQL), sqlite_where=text(_OPEN_SQL)),
+        # The receiving partner's home counts, from the index alone (1M people: 67 -> 6.5 ms).
         db.Index("ix_referral_receiver_status", "receiving_partner_id", "status", "deadline_at"),
+        # The review queue (submitted, oldest first).
         db.Index("ix_referral_status_created", "status", "created_at", "id"),
         # The referring side's overdue count reads exactly its late ones (counts by status: the referral tally).
         db.Index("ix_referral_scope_status", "partner_id", "status", "deadline_at", "service_point_id"),
