@@ -33,9 +33,7 @@ def _lock(session: Session) -> None:
 
 def _chain(session: Session, content: dict) -> AuditEvent:
     """Add the event chained to the newest one; the writers' lock must be held."""
-    prev_hash = last_hash(session)
-    audit_event = AuditEvent(occurred_at=utcnow(), prev_hash=prev_hash, **content)
-    audit_event.hash = compute_hash(prev_hash, audit_event)
+    audit_event = AuditEvent(**_linked(last_hash(session), content))
     session.add(audit_event)
     session.flush()
     return audit_event
@@ -84,9 +82,16 @@ def _insert_chained(session: Session, contents) -> None:
     connection = session.connection()
     prev_hash = last_hash(session)
     for content in contents:
-        row = content | {"occurred_at": utcnow(), "prev_hash": prev_hash}
-        row["hash"] = prev_hash = compute_hash(prev_hash, SimpleNamespace(**row))
+        row = _linked(prev_hash, content)
         connection.execute(_INSERT_EVENT, row)
+        prev_hash = row["hash"]
+
+
+def _linked(prev_hash: str, content: dict) -> dict:
+    """An event's column values: its content, the time now, and its link to the event before it."""
+    values = content | {"occurred_at": utcnow(), "prev_hash": prev_hash}
+    values["hash"] = compute_hash(prev_hash, SimpleNamespace(**values))
+    return values
 
 
 @event.listens_for(Session, "after_transaction_end")
