@@ -23,3 +23,4 @@ from caseapp.places.models import Commune, Province, Region, ServicePoint  # noq
 from caseapp.reports.models import PublishedReport  # noqa: F401
 from caseapp.imports.models import ImportBatch, ImportJob, ImportMapping  # noqa: F401
 from caseapp.security.rate_limit_models import RateLimitCounter  # noqa: F401
+from caseapp.reference_stamp import ReferenceStamp  # noqa: F401

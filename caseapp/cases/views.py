@@ -15,6 +15,7 @@ from caseapp.cases.services import SORTS, CaseFilters, search_cases
 from caseapp.errors import DomainError
 from caseapp.extensions import db
 from caseapp.forms_common import choices, record_id
+from caseapp.fragments import fragment
 from caseapp.labels import CASE_STATUS_LABELS, SORT_LABELS
 from caseapp.places.models import ServicePoint
 from caseapp.safe_redirect import is_local_path
@@ -40,6 +41,23 @@ def _filter_form(workers) -> CaseFilterForm:
     return form
 
 
+def _render_filters() -> str:
+    """The filter form (its drop-downs are the reader's service points, workers and flags): a kept fragment."""
+    return render_template("cases/_filters.html", filters=_filter_form(assignable_workers(current_user)))
+
+
+def _render_assign_controls() -> str:
+    """The bulk assignment's worker drop-down and button (its CSRF token is written outside): a kept fragment."""
+    assign = AssignForm()
+    assign.worker_id.choices = choices(assignable_workers(current_user))
+    return render_template("cases/_assign_controls.html", assign=assign)
+
+
+def _filter_values() -> tuple:
+    """What the filter form shows of the request's arguments: the key of its kept fragment."""
+    return tuple(tuple(request.args.getlist(name)) for name in FILTER_NAMES)
+
+
 def _filters() -> CaseFilters:
     args = request.args
     return CaseFilters(status=args.get("status", ""), service_point_id=args.get("service_point", type=record_id),
@@ -58,13 +76,12 @@ def index():
     search.q.data = session.get(SEARCH_KEY, "")
     page = search_cases(current_user, text=search.q.data, filters=_filters(), sort=request.args.get("sort", ""),
                         page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
-    assign, workers = None, assignable_workers(current_user)
-    if can(current_user, "case.assign"):
-        assign = AssignForm()
-        assign.worker_id.choices = choices(workers)
     filter_args = {name: value for name, value in request.args.items() if name in FILTER_NAMES and value}
-    html = render_template("cases/index.html", search=search, filters=_filter_form(workers), page=page,
-                           filter_args=filter_args, assign=assign)
+    assign = AssignForm() if can(current_user, "case.assign") else None
+    html = render_template("cases/index.html", search=search, page=page, filter_args=filter_args, assign=assign,
+                           filters_html=fragment("cases.filters", _filter_values(), _render_filters),
+                           assign_html=fragment("cases.assign", None, _render_assign_controls)
+                           if assign and page.items else "")
     db.session.commit()  # the search's audit event; after rendering, so the loaded rows stay loaded
     return html
 
