@@ -7,7 +7,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -48,7 +48,8 @@ def store() -> FragmentStore:
 
 def fragment(name: str, arguments: Hashable, render: Callable[[], str]) -> Markup:
     """The fragment `name` for the current reader, language and `arguments`, rendered by `render()` when not kept."""
-    stamp = current_stamp()
+    # Read with the account (auth.session), before anything of its scope: else now, before the fragment's data.
+    stamp = g.reference_stamp if "reference_stamp" in g else current_stamp()
     if stamp is None:
         return Markup(render())  # nosec B704 - as below
     user = current_user._get_current_object()

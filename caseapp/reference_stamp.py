@@ -26,6 +26,7 @@ class ReferenceStamp(db.Model):
     stamp: Mapped[int] = mapped_column(BigInteger)
 
 
+STAMP = select(ReferenceStamp.stamp).where(ReferenceStamp.id == 1).scalar_subquery().label("reference_stamp")
 _CURRENT = select(ReferenceStamp.stamp).where(ReferenceStamp.id == 1)
 
 

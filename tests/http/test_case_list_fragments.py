@@ -45,6 +45,9 @@ def test_a_second_visit_reads_no_drop_down(app, world, login_as, count_queries):
     assert "service_point.name" in " ".join(cold.statements) and "service_point.name" not in names
     assert "vulnerability_flag" in " ".join(cold.statements) and "vulnerability_flag" not in names
     assert warm.count == cold.count - 3, (cold.statements, warm.statements)
+    # the stamp comes with the account, in one statement, before anything of the account's scope is read
+    assert "reference_stamp" in warm.statements[0] and "user_account" in warm.statements[0]
+    assert sum("reference_stamp" in statement for statement in warm.statements) == 1
 
 
 def _csrf(html: str) -> str:
