@@ -12,9 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from caseapp.extensions import db
 
-STAMPED_TABLES = ("user_account", "user_service_point", "partner", "service_point", "vulnerability_flag")
-# Of the accounts, only the columns that a scope or a drop-down reads: a login's bookkeeping (failed logins, last
-# login, second factor step) leaves every fragment as it was (tests/unit/test_fragments.py classifies every column).
+# Of the accounts, only the columns that a scope or a drop-down reads renew the stamp (as the migration a1f7c3e9b5d2
+# created its triggers): a login's bookkeeping (failed logins, last login, second factor step) leaves every fragment
+# as it was. tests/http/test_case_list_fragments.py classifies every column of the table.
 STAMPED_ACCOUNT_COLUMNS = ("full_name", "role", "partner_id", "restricted_access", "active", "session_version")
 
 
