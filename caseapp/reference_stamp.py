@@ -26,8 +26,8 @@ class ReferenceStamp(db.Model):
     stamp: Mapped[int] = mapped_column(BigInteger)
 
 
-STAMP = select(ReferenceStamp.stamp).where(ReferenceStamp.id == 1).scalar_subquery().label("reference_stamp")
 _CURRENT = select(ReferenceStamp.stamp).where(ReferenceStamp.id == 1)
+STAMP = _CURRENT.scalar_subquery().label("reference_stamp")  # a column for another statement (auth.session)
 
 
 def current_stamp() -> int | None:

@@ -42,7 +42,7 @@ def init_login_manager(login_manager: LoginManager) -> None:
         if row is None:
             return None
         user, g.reference_stamp = row
-        if user is None or not user.active or user.session_version != int(version):
+        if not user.active or user.session_version != int(version):
             return None
         return user
 

@@ -1,4 +1,6 @@
 """The case list (search, filters, sort, bulk assignment) and the case page."""
+from functools import cache, partial
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import ngettext
 from flask_login import current_user
@@ -41,15 +43,15 @@ def _filter_form(workers) -> CaseFilterForm:
     return form
 
 
-def _render_filters() -> str:
+def _render_filters(workers: dict[int, str]) -> str:
     """The filter form (its drop-downs are the reader's service points, workers and flags): a kept fragment."""
-    return render_template("cases/_filters.html", filters=_filter_form(assignable_workers(current_user)))
+    return render_template("cases/_filters.html", filters=_filter_form(workers))
 
 
-def _render_assign_controls() -> str:
+def _render_assign_controls(workers: dict[int, str]) -> str:
     """The bulk assignment's worker drop-down and button (its CSRF token is written outside): a kept fragment."""
     assign = AssignForm()
-    assign.worker_id.choices = choices(assignable_workers(current_user))
+    assign.worker_id.choices = choices(workers)
     return render_template("cases/_assign_controls.html", assign=assign)
 
 
@@ -78,9 +80,11 @@ def index():
                         page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
     filter_args = {name: value for name, value in request.args.items() if name in FILTER_NAMES and value}
     assign = AssignForm() if can(current_user, "case.assign") else None
+    workers = cache(partial(assignable_workers, current_user))  # read once if both fragments are made
     html = render_template("cases/index.html", search=search, page=page, filter_args=filter_args, assign=assign,
-                           filters_html=fragment("cases.filters", _filter_values(), _render_filters),
-                           assign_html=fragment("cases.assign", None, _render_assign_controls)
+                           filters_html=fragment("cases.filters", _filter_values(),
+                                                 lambda: _render_filters(workers())),
+                           assign_html=fragment("cases.assign", None, lambda: _render_assign_controls(workers()))
                            if assign and page.items else "")
     db.session.commit()  # the search's audit event; after rendering, so the loaded rows stay loaded
     return html
