@@ -21,10 +21,12 @@ def init_login_manager(login_manager: LoginManager) -> None:
     from caseapp.auth.models import User
 
     from caseapp.reference_stamp import STAMP
+    from caseapp.referrals.notifications import UNREAD_BADGE_COLUMN, keep_unread_badge
 
     # The reference stamp comes with the account, from the same snapshot: what the request reads of the account's
     # scope afterwards is at least as new as the stamp its kept fragments are filed under (caseapp.fragments).
-    user_by_id = select(User, STAMP).where(User.id == bindparam("user_id"))
+    # The header's unread count comes along too, saving the layout a statement.
+    user_by_id = select(User, STAMP, UNREAD_BADGE_COLUMN).where(User.id == bindparam("user_id"))
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to open this page.")
     login_manager.login_message_category = "info"
@@ -41,9 +43,10 @@ def init_login_manager(login_manager: LoginManager) -> None:
         row = db.session.execute(user_by_id, {"user_id": int(user_id)}).first()
         if row is None:
             return None
-        user, g.reference_stamp = row
+        user, g.reference_stamp, unread = row
         if not user.active or user.session_version != int(version):
             return None
+        keep_unread_badge(user.id, unread)
         return user
 
 

@@ -70,22 +70,24 @@ def _filters() -> CaseFilters:
 @bp.route("/", methods=["GET", "POST"])
 @requires("case.list")
 def index():
-    search = CaseSearchForm()
     if request.method == "POST":
+        search = CaseSearchForm()
         if search.validate_on_submit():
             session[SEARCH_KEY] = (search.q.data or "").strip()
         return redirect(url_for("cases.index", **request.args))
+    # Shown, never validated here: the page writes the session's CSRF token itself, in each of its two forms.
+    search = CaseSearchForm(meta={"csrf": False})
     search.q.data = session.get(SEARCH_KEY, "")
     page = search_cases(current_user, text=search.q.data, filters=_filters(), sort=request.args.get("sort", ""),
                         page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
     filter_args = {name: value for name, value in request.args.items() if name in FILTER_NAMES and value}
-    assign = AssignForm() if can(current_user, "case.assign") else None
+    assign = can(current_user, "case.assign") and bool(page.items)
     workers = cache(partial(assignable_workers, current_user))  # read once if both fragments are made
     html = render_template("cases/index.html", search=search, page=page, filter_args=filter_args, assign=assign,
                            filters_html=fragment("cases.filters", _filter_values(),
                                                  lambda: _render_filters(workers())),
                            assign_html=fragment("cases.assign", None, lambda: _render_assign_controls(workers()))
-                           if assign and page.items else "")
+                           if assign else "")
     db.session.commit()  # the search's audit event; after rendering, so the loaded rows stay loaded
     return html
 

@@ -791,6 +791,21 @@ def _give_emails(app, world) -> None:
         db.session.commit()
 
 
+def test_the_header_badge_is_read_with_the_account_in_one_statement(app, world, login_as, count_queries):
+    """The unread count comes in the statement that loads the account: no page sends one of its own for it."""
+    client = login_as("supervisor_a")
+    _settle_notifications(app)
+    with app.app_context():
+        db.session.add_all([Notification(user_id=world.users["supervisor_a"], kind="referral.submitted")
+                            for _ in range(3)])
+        db.session.commit()
+    with count_queries() as counter:
+        page = _body(client.get("/"))
+    reading = [statement for statement in counter.statements if "notification" in statement.lower()]
+    assert len(reading) == 1 and "user_account" in reading[0].lower(), reading
+    assert BADGE.findall(page[page.index("<header"):page.index("</header>")]) == ["3"]
+
+
 def test_without_a_mail_server_notifications_stay_in_the_app(app, world, person_case, refer, login_as, monkeypatch):
     import smtplib
 

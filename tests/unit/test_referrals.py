@@ -526,6 +526,30 @@ def test_the_header_badge_counts_unread_notifications_up_to_99_plus(app, rw):
     assert notifications.unread_count(user) == 150 and notifications.unread_count(user, cap=99) == 100
 
 
+def test_the_badge_read_with_the_account_serves_the_header_until_the_request_changes_notifications(app, rw):
+    """The user loader's count (auth.session) stands for the header's statement, for that account only; a
+    notification added or read in the request makes the header count again."""
+    from flask_login import login_user
+
+    from caseapp.referrals.models import Notification
+
+    user, other = rw.user("caseworker_a"), rw.user("caseworker_b")
+    referral = make_referral(rw)
+    with app.test_request_context():
+        login_user(user)
+        notifications.keep_unread_badge(user.id, 7)
+        assert notifications.template_unread_count() == "7"  # as the loader read it: no statement of its own
+        notifications.keep_unread_badge(other.id, 7)
+        assert notifications.template_unread_count() == ""  # another account's count is not this one's
+        notifications.keep_unread_badge(user.id, 0)
+        notifications.notify([user], "referral.accepted", referral)
+        assert notifications.template_unread_count() == "1"
+        notifications.keep_unread_badge(user.id, 1)
+        notifications.mark_read(user, db.session.scalars(select(Notification).filter_by(user_id=user.id)).one())
+        db.session.flush()
+        assert notifications.template_unread_count() == ""
+
+
 def test_cancelling_tells_the_receivers_only_once_the_referral_was_sent(rw):
     seen: set[int] = set()
     paths = {"draft": (), "submitted": ("submit",), "returned": ("submit", "return"),
