@@ -100,14 +100,14 @@ def _register_hooks(app: Flask) -> None:
     from caseapp.access.policy import enforce_route_permission, template_can
     from caseapp.auth.session import enforce_absolute_timeout, enforce_account_setup
     from caseapp.errors import init_errors
-    from caseapp.health import SessionlessHealthInterface
+    from caseapp.auth.cookie_session import CookieSessionInterface
     from caseapp.i18n import LANGUAGES, current_language, text_direction
     from caseapp.navigation import main_menu
     from caseapp.security.headers import init_headers
     from caseapp.security.rate_limit import login_limiter
     from caseapp.templating import init_templating
 
-    app.session_interface = SessionlessHealthInterface()
+    app.session_interface = CookieSessionInterface()
     app.before_request(enforce_absolute_timeout)
     app.before_request(enforce_route_permission)
     app.before_request(enforce_account_setup)
@@ -115,9 +115,10 @@ def _register_hooks(app: Flask) -> None:
     login_limiter(app)  # a malformed LOGIN_RATE_LIMIT stops the start, not the first login
     init_errors(app)
     init_templating(app)
+    from caseapp.auth.cookie_session import session_seconds_left
     from caseapp.referrals.notifications import template_unread_count
 
     app.jinja_env.globals.update(
-        unread_notifications=template_unread_count, main_menu=main_menu,
+        unread_notifications=template_unread_count, main_menu=main_menu, session_seconds_left=session_seconds_left,
         can=template_can, LANGUAGES=LANGUAGES, current_language=current_language, text_direction=text_direction
     )

@@ -11,8 +11,6 @@ import logging
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, current_app, jsonify
-from flask import request as current_request
-from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,24 +25,6 @@ log = logging.getLogger("caseapp.health")
 
 bp = Blueprint("health", __name__, url_prefix=PREFIX)
 csrf.exempt(bp)
-
-
-class SessionlessHealthInterface(SecureCookieSessionInterface):
-    """The app's signed-cookie sessions, except under /health/: there the cookie is not read (a fresh, empty
-    session) and nothing is sent back, whatever an error page rendered there writes into it."""
-
-    @staticmethod
-    def _is_probe(path: str) -> bool:
-        return path.startswith(PREFIX + "/")
-
-    def open_session(self, app: Flask, request):
-        if self._is_probe(request.path):
-            return self.session_class()
-        return super().open_session(app, request)
-
-    def save_session(self, app: Flask, session, response) -> None:
-        if not self._is_probe(current_request.path):
-            super().save_session(app, session, response)
 
 
 def _reply(code: int, **body):

@@ -1,6 +1,7 @@
 """Login, logout, session handling, safe redirects and the interface language, through HTTP."""
 import html
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
@@ -164,6 +165,59 @@ def test_a_session_older_than_the_absolute_lifetime_is_ended(app, world, login_a
     with client.session_transaction() as session:
         session["auth_at"] = (datetime.now(timezone.utc) - timedelta(hours=13)).isoformat()
     assert _is_login_redirect(client.get("/"))
+
+
+# --- idle timeout: the cookie's signature time ---------------------------------------------------------------
+
+
+def _sign_as_of(monkeypatch, client, seconds_ago: int) -> None:
+    """Re-sign the client's session cookie as if `seconds_ago` seconds ago (itsdangerous's signing clock moved)."""
+    import time
+
+    from itsdangerous import TimestampSigner
+
+    with client.session_transaction() as session:
+        held = dict(session)
+    with monkeypatch.context() as moved:
+        moved.setattr(TimestampSigner, "get_timestamp", lambda signer: int(time.time()) - seconds_ago)
+        with client.session_transaction() as session:  # the current cookie reads as from the future: not opened
+            session.update(held)
+
+
+def _seconds_left(response) -> int:
+    return int(re.search(r'data-session-seconds="(\d+)"', response.get_data(as_text=True)).group(1))
+
+
+def test_an_unchanged_session_is_signed_again_at_most_once_a_minute(app, world, login_as, monkeypatch):
+    client = login_as("caseworker_a")
+    client.get("/")  # the first page puts the CSRF token in the session: from then on it stays unchanged
+    _sign_as_of(monkeypatch, client, 10)
+    cookie = _session_cookie(client)
+    response = client.get("/")
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    assert _session_cookie(client) == cookie
+    assert 1785 <= _seconds_left(response) <= 1790  # the warning counts from the cookie's signature, not from now
+    _sign_as_of(monkeypatch, client, 61)
+    response = client.get("/")
+    assert response.status_code == 200 and any(value.startswith(f"{COOKIE}=")
+                                                for value in response.headers.getlist("Set-Cookie"))
+    assert _session_cookie(client) != cookie and _seconds_left(response) == 1800
+
+
+def test_a_session_idle_for_the_whole_lifetime_is_ended_even_if_unchanged_since(app, world, login_as, monkeypatch):
+    client = login_as("caseworker_a")
+    _sign_as_of(monkeypatch, client, 30 * 60 - 5)
+    assert _logged_in(client)  # 5 seconds left: signed again now, for 30 minutes more
+    _sign_as_of(monkeypatch, client, 30 * 60 + 1)
+    assert _is_login_redirect(client.get("/"))
+
+
+def test_a_changed_session_is_signed_again_at_once(app, world, login_as, monkeypatch):
+    client = login_as("caseworker_a")
+    _sign_as_of(monkeypatch, client, 5)
+    cookie = _session_cookie(client)
+    response = client.post("/language", data={"language": "ar", "csrf_token": csrf_token(client, "/")})
+    assert response.status_code == 302 and _session_cookie(client) != cookie
 
 
 # --- logout ------------------------------------------------------------------------------------------------------
