@@ -36,9 +36,12 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from unittest import mock
 
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.engine import make_url
 
 import load_data
+from caseapp.config import Config
 from cpu_use import CpuMeter
 from load_wrk import Target, run_wrk
 from reference_app import REFERENCE_PATH, REFERENCE_ROWS
@@ -47,6 +50,7 @@ from tests.live.servers import AppServers
 
 PAGE_USER, INBOX_USER, REPORT_USER = "supervisor", "receiver", "me"
 LOGIN_USERS = ("caseworker", "caseworker.nador", "caseworker.bm")  # no second factor: a login is one POST
+SESSION_COOKIE = Config.SESSION_COOKIE_NAME
 BARE_PATH = "/health/live"  # no database, no login, no layout, no session
 APP_MODULE = "bench.reference_app:reference_app()"  # the app, plus the issue's reference point (a 50-row list, nothing else)
 P95_BUDGET_MS, CASE_LIST_BUDGET_RATIO, REPORT_BUILD_BUDGET_S = 150, 0.10, 5.0
@@ -65,15 +69,27 @@ class Run:
     report_id: int
     period: str
 
+    secret_key: str = ""
+
     def cookie(self, username: str) -> str:
-        """The user's session cookie, just refreshed (a session cookie is valid 30 minutes from its last answer)."""
+        """The user's session cookie, as its browser holds it now."""
         browser = self.browsers[username]
         expect(browser.get("/"), 200)
-        return cookie_header(browser)
+        return cookie_header(browser, self.secret_key)
 
 
-def cookie_header(browser: Browser) -> str:
-    return "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+def cookie_header(browser: Browser, secret_key: str) -> str:
+    """The browser's cookies for wrk to replay, its session cookie signed just now. The app signs an unchanged
+    session again once it is a minute old (caseapp.auth.cookie_session), and a browser keeps the new cookie; wrk
+    replays one cookie for the whole run, so a cookie already a minute old would be signed again at every request
+    (a cost no browser causes). A run of up to a minute (warm-up included) replays a cookie like a browser's."""
+    cookies = dict(browser.cookies)
+    if SESSION_COOKIE in cookies:
+        signing = Flask("bench-cookies")
+        signing.secret_key = secret_key
+        serializer = SecureCookieSessionInterface().get_signing_serializer(signing)
+        cookies[SESSION_COOKIE] = serializer.dumps(serializer.loads(cookies[SESSION_COOKIE]))
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())
 
 
 def expect(page: Page, status: int) -> Page:
@@ -113,7 +129,7 @@ def login_target(run: Run) -> Target:
         for _ in range(4):
             browser = Browser(run.base_url)
             form = browser.get("/login").hidden_fields()
-            target.add("/login", cookie_header(browser), "POST", urllib.parse.urlencode(
+            target.add("/login", cookie_header(browser, run.secret_key), "POST", urllib.parse.urlencode(
                 {**form, "username": username, "password": run.passwords[username]}))
     return target
 
@@ -136,7 +152,7 @@ def search_target(run: Run) -> Target:
         searching = Browser(run.base_url)
         searching.cookies = dict(browser.cookies)
         expect(searching.post("/cases/", {**form, "q": term}), 302)
-        target.add("/cases/", cookie_header(searching))
+        target.add("/cases/", cookie_header(searching, run.secret_key))
     return target
 
 
@@ -323,12 +339,12 @@ def main() -> None:
         report_id = load_data.published_report(args.period, REPORT_USER)
     production = gunicorn_settings(database.url)
     workers, threads = args.workers or production["workers"], args.threads or production["threads"]
-    servers = AppServers(1, database.url, Path(tempfile.mkdtemp(prefix="bench-load-server-")),
-                         database.server_overrides(workers, threads) | (
+    overrides = database.server_overrides(workers, threads)
+    servers = AppServers(1, database.url, Path(tempfile.mkdtemp(prefix="bench-load-server-")), overrides | (
                              {"CASEAPP_KEEPALIVE": str(args.keepalive)} if args.keepalive is not None else {}),
                          app_module=APP_MODULE)
     with servers:
-        run = Run(servers.urls[0], passwords, {}, cases, report_id, args.period)
+        run = Run(servers.urls[0], passwords, {}, cases, report_id, args.period, overrides["SECRET_KEY"])
         url = make_url(database.url)
         meter = CpuMeter(servers.servers[0].pids, url.database if url.get_backend_name() == "postgresql" else None)
         for username in (PAGE_USER, INBOX_USER, REPORT_USER):

@@ -55,3 +55,27 @@ def test_the_table_shows_the_range_and_the_cores_kept_busy(load):
     rows[0].cores = 1.13
     text = load.table(rows)
     assert "| 80.0 (60–80) |" in text and "| 1.13 |" in text
+
+
+def test_the_replayed_session_cookie_is_signed_just_now_with_its_content_unchanged(load, monkeypatch):
+    """wrk replays one cookie for a whole run: the bench signs it again first, as the app would have within the last
+    minute for a browser (caseapp.auth.cookie_session), or the app would sign it again at every request."""
+    import time
+
+    from flask import Flask
+    from flask.sessions import SecureCookieSessionInterface
+    from itsdangerous import SignatureExpired, TimestampSigner
+
+    signing = Flask("test")
+    signing.secret_key = "s" * 32
+    serializer = SecureCookieSessionInterface().get_signing_serializer(signing)
+    with monkeypatch.context() as earlier:
+        earlier.setattr(TimestampSigner, "get_timestamp", lambda signer: int(time.time()) - 300)
+        old = serializer.dumps({"_user_id": "4:1", "csrf_token": "t"})
+    browser = load.Browser("http://127.0.0.1:1")
+    browser.cookies = {load.SESSION_COOKIE: old, "other": "kept"}
+    fields = dict(part.split("=", 1) for part in load.cookie_header(browser, "s" * 32).split("; "))
+    assert fields["other"] == "kept" and fields[load.SESSION_COOKIE] != old
+    with pytest.raises(SignatureExpired):
+        serializer.loads(old, max_age=60)
+    assert serializer.loads(fields[load.SESSION_COOKIE], max_age=60) == {"_user_id": "4:1", "csrf_token": "t"}
