@@ -31,9 +31,15 @@ def page_of(total: int, requested: int, per_page: int, read: Callable[[int, int]
 
 
 def count_rows(query: Select) -> int:
-    """How many rows `query` selects. count(*) rather than count(id): PostgreSQL can then answer from an index that
-    covers the filters alone, without reading the table (at 100,000 people a home-page count went from 18 to 9 ms)."""
-    return db.session.scalar(query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)) or 0
+    """How many rows `query` selects."""
+    return db.session.scalar(count_statement(query)) or 0
+
+
+def count_statement(query: Select) -> Select:
+    """The statement counting the rows `query` selects. count(*) rather than count(id): PostgreSQL can then answer
+    from an index that covers the filters alone, without reading the table (at 100,000 people a home-page count went
+    from 18 to 9 ms)."""
+    return query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
 
 
 def window(query: Select, limit: int, offset: int = 0) -> Select:

@@ -71,11 +71,21 @@ _COLUMNS = (Case.id, Case.number, Case.beneficiary_id, Case.status, Case.closure
 def case_rows(condition: ColumnElement[bool] | None, order_by: tuple, limit: int, offset: int = 0) -> list[CaseRow]:
     """One page of the cases matching `condition` (over the case and its person: `policy.scope_condition`, filters),
     in `order_by` order."""
+    return read_case_rows(case_rows_statement(condition, order_by, limit, offset))
+
+
+def case_rows_statement(condition: ColumnElement[bool] | None, order_by: tuple, limit: int, offset: int = 0):
+    """The statement of `case_rows` (for `read_case_rows`), which may be kept and run again."""
     query = select(*_COLUMNS).join_from(Case, Beneficiary, Beneficiary.id == Case.beneficiary_id) \
         .outerjoin(_WORKER, _WORKER.id == Case.assigned_worker_id)
     if condition is not None:
         query = query.where(condition)
-    rows = db.session.execute(window(query.order_by(*order_by), limit, offset))
+    return window(query.order_by(*order_by), limit, offset)
+
+
+def read_case_rows(statement) -> list[CaseRow]:
+    """The rows of a `case_rows_statement`."""
+    rows = db.session.execute(statement)
     return [CaseRow(case_id, number, person_id, status, requested, opened,
                     PersonCells(given, family, sex, born, estimated),
                     WorkerCells(worker) if worker is not None else None)

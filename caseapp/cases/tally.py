@@ -13,8 +13,18 @@ CASES = tallies.Tally(CaseTally, ("partner_id", "service_point_id", "status", "a
 
 def count_cases(actor, *conditions: ColumnElement[bool]) -> int:
     """How many cases in the actor's scope match `conditions` (over CaseTally's key columns)."""
-    query = scope(actor, select(func.coalesce(func.sum(CaseTally.delta), 0), func.count()), CaseTally)
-    [(total,)] = sums(query.where(*conditions))
+    return read_case_count(case_count_statement(actor, *conditions))
+
+
+def case_count_statement(actor, *conditions: ColumnElement[bool]):
+    """The statement of `count_cases` (for `read_case_count`), which may be kept and run again."""
+    return scope(actor, select(func.coalesce(func.sum(CaseTally.delta), 0), func.count()), CaseTally) \
+        .where(*conditions)
+
+
+def read_case_count(statement) -> int:
+    """The count of a `case_count_statement`."""
+    [(total,)] = sums(statement)
     return total
 
 

@@ -5,7 +5,7 @@ list or count (people, cases, case work, referrals and their timelines, househol
 imports, reports, accounts, audit events), counts again, and asserts that both counts are equal and within the
 page's budget. A budget is the count measured on PostgreSQL, where a page that writes an audit event sends one
 statement more than on SQLite (the audit writers' lock, see caseapp/audit/chain.py). The fragments a process keeps
-(caseapp.fragments) are dropped before each count: a budget bounds a page's cold visit.
+and the statements it keeps (caseapp.fragments) are dropped before each count: a budget bounds a page's cold visit.
 """
 import difflib
 from collections.abc import Callable
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from caseapp.fragments import STATEMENTS
 from tests.http.page_data import PageRows
 
 # the case list: 8, plus the audit chain's last hash and lock when a filter is used (searches); its filters rendered
@@ -30,8 +31,15 @@ class Page:
     budget: int
 
 
+def _forget_kept(app) -> None:
+    """Drop the fragments and statements the process keeps: counted cold (test_case_list_fragments.py,
+    test_case_list_statements.py)."""
+    for store in ("caseapp_fragments", STATEMENTS):
+        app.extensions.pop(store, None)
+
+
 def _count(client, count_queries, path: str):
-    client.application.extensions.pop("caseapp_fragments", None)  # counted cold: see test_case_list_fragments.py
+    _forget_kept(client.application)
     with count_queries() as counter:
         response = client.get(path)
     assert response.status_code == 200, f"GET {path}: {response.status_code}"
@@ -103,7 +111,7 @@ def test_list_pages_have_a_fixed_query_budget(app, login_as, many_people, count_
     counts = {}
     for page_size in (5, 25):
         app.config["PAGE_SIZE"] = page_size
-        app.extensions.pop("caseapp_fragments", None)  # counted cold: see test_case_list_fragments.py
+        _forget_kept(app)
         try:
             with count_queries() as counter:
                 assert client.get(path).status_code == 200

@@ -1,0 +1,122 @@
+"""The case list's statements (its count and its page of rows) are kept per process and reader when no text is
+searched (caseapp.fragments.kept_statement), under the reference stamp: a change to a reader's scope made anywhere
+shows at their next visit, and no reader ever runs a statement built for another."""
+import re
+from datetime import date, timedelta
+
+import pytest
+from flask_login import login_user
+
+from caseapp.auth.models import User
+from caseapp.cases import services
+from caseapp.extensions import db
+from caseapp.fragments import STATEMENTS
+from tests.http.test_case_list_fragments import _elsewhere
+
+CASE_LINK = re.compile(r'<td class="case-number"><a href="/cases/\d+">([^<]+)</a>')
+
+
+def _listed(client, path: str = "/cases/") -> set[str]:
+    response = client.get(path)
+    assert response.status_code == 200
+    return set(CASE_LINK.findall(response.get_data(as_text=True)))
+
+
+@pytest.fixture
+def cases(register) -> dict[str, str]:
+    """One case at each of partner A's service points and one at partner B's: service point → case number."""
+    return {point: register(user, point, given_name=f"Person {point}")[1]
+            for user, point in (("supervisor_a", "A-OUJ"), ("supervisor_a", "A-NAD"), ("supervisor_b", "B-BEM"))}
+
+
+def _builds(monkeypatch) -> dict[str, int]:
+    """How many times the case list's statements are built from now on."""
+    built = {"count": 0, "rows": 0}
+    for name, key in (("counting", "count"), ("rows", "rows")):
+        original = getattr(services._CaseSearch, name)
+
+        def counted(*arguments, _original=original, _key=key):
+            built[_key] += 1
+            return _original(*arguments)
+
+        monkeypatch.setattr(services._CaseSearch, name, counted)
+    return built
+
+
+def _kept_statements(app) -> dict:
+    store = app.extensions.get(STATEMENTS)
+    return dict(store._kept) if store is not None else {}
+
+
+def test_a_second_visit_builds_neither_statement_and_lists_the_same(app, world, cases, login_as, monkeypatch):
+    client = login_as("supervisor_a")
+    built = _builds(monkeypatch)
+    first = _listed(client)
+    assert first == {cases["A-OUJ"], cases["A-NAD"]} and built == {"count": 1, "rows": 1}
+    assert _listed(client) == first and built == {"count": 1, "rows": 1}
+    assert _listed(client, "/cases/?status=registered&sort=number") == first and built == {"count": 2, "rows": 2}
+    assert _listed(client, "/cases/?status=closed") == set() and built["count"] == 3
+
+
+def test_a_scope_changed_elsewhere_shows_at_the_next_visit(app, world, cases, login_as):
+    client = login_as("caseworker_a")
+    assert _listed(client) == {cases["A-OUJ"]}
+    assert _listed(client) == {cases["A-OUJ"]}  # kept
+
+    _elsewhere(app, "INSERT INTO user_service_point (user_id, service_point_id) VALUES (:user, :point)",
+               user=world.users["caseworker_a"], point=world.service_points["A-NAD"])
+    assert _listed(client) == {cases["A-OUJ"], cases["A-NAD"]}
+
+    _elsewhere(app, "DELETE FROM user_service_point WHERE user_id = :user AND service_point_id = :point",
+               user=world.users["caseworker_a"], point=world.service_points["A-OUJ"])
+    assert _listed(client) == {cases["A-NAD"]}  # narrowed at once: the kept statements are gone with the stamp
+
+
+def test_a_supervisor_made_caseworker_elsewhere_sees_only_their_service_points_next(app, world, cases, login_as):
+    client = login_as("supervisor_a")
+    assert _listed(client) == {cases["A-OUJ"], cases["A-NAD"]}
+    _elsewhere(app, "DELETE FROM user_service_point WHERE user_id = :user AND service_point_id = :point",
+               user=world.users["supervisor_a"], point=world.service_points["A-NAD"])
+    assert _listed(client) == {cases["A-OUJ"], cases["A-NAD"]}  # a supervisor's scope is the organisation
+    _elsewhere(app, "UPDATE user_account SET role = 'caseworker' WHERE id = :user", user=world.users["supervisor_a"])
+    assert _listed(client) == {cases["A-OUJ"]}
+
+
+def test_readers_never_run_each_others_statements(app, world, cases, login_as):
+    expected = {"supervisor_a": {cases["A-OUJ"], cases["A-NAD"]}, "supervisor_b": {cases["B-BEM"]},
+                "caseworker_a": {cases["A-OUJ"]}, "caseworker_a2": {cases["A-NAD"]}}
+    readers = {key: login_as(key) for key in expected}
+    for _ in range(2):  # the second round runs what the first kept
+        assert {key: _listed(client) for key, client in readers.items()} == expected
+
+
+def test_a_text_search_is_never_kept(app, world, cases, login_as):
+    client = login_as("supervisor_a")
+    _listed(client)
+    kept = _kept_statements(app)
+    with client.session_transaction() as session:
+        session["case_search"] = "Person"
+    assert _listed(client) == {cases["A-OUJ"], cases["A-NAD"]}
+    assert _listed(client) == {cases["A-OUJ"], cases["A-NAD"]}
+    assert _kept_statements(app) == kept
+
+
+def test_the_overdue_filter_is_kept_for_one_day_only(app, world, cases, monkeypatch):
+    built = _builds(monkeypatch)
+    overdue = services.CaseFilters(overdue=True)
+    today = date.today()
+    with app.test_request_context():
+        login_user(db.session.get(User, world.users["supervisor_a"]))
+        for day in (today, today, today + timedelta(days=1), today + timedelta(days=1)):
+            services.search_cases(db.session.get(User, world.users["supervisor_a"]), filters=overdue, today=day)
+    assert built == {"count": 2, "rows": 2}
+
+
+def test_outside_a_request_nothing_is_kept(app, world, cases, monkeypatch):
+    built = _builds(monkeypatch)
+    kept = _kept_statements(app)
+    with app.app_context():
+        actor = db.session.get(User, world.users["supervisor_a"])
+        for _ in range(2):
+            assert services.search_cases(actor, audit=False).total == 2
+    assert built == {"count": 2, "rows": 2} and _kept_statements(app) == kept
