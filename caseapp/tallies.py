@@ -48,11 +48,12 @@ def sums(tally: Tally, query) -> list[tuple]:
     """The rows of a query over `tally` whose last column counts the tally rows each read, without that column;
     many rows read have the tally folded after the response."""
     rows = db.session.execute(query).all()
-    _fold_when_long(tally, sum(row[-1] for row in rows))
+    note_rows_read(tally, sum(row[-1] for row in rows))
     return [tuple(row[:-1]) for row in rows]
 
 
-def _fold_when_long(tally: Tally, rows_read: int) -> None:
+def note_rows_read(tally: Tally, rows_read: int) -> None:
+    """A count read `rows_read` rows of `tally`: past `FOLD_AFTER`, the tally is folded once the response is sent."""
     flag = f"{tally.model.__tablename__}_fold"
     if rows_read <= FOLD_AFTER or not has_request_context() or g.get(flag):
         return

@@ -12,7 +12,7 @@ The row classes are plain slotted dataclasses, not frozen ones: a frozen datacla
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import aliased
 
 from caseapp.auth.models import User
@@ -66,6 +66,7 @@ _WORKER = aliased(User, name="row_worker")
 _COLUMNS = (Case.id, Case.number, Case.beneficiary_id, Case.status, Case.closure_requested_at, Case.opened_at,
             Beneficiary.given_name, Beneficiary.family_name, Beneficiary.sex, Beneficiary.date_of_birth,
             Beneficiary.dob_estimated, _WORKER.full_name)
+_WIDTH = len(_COLUMNS)
 
 
 def case_rows(condition: ColumnElement[bool] | None, order_by: tuple, limit: int, offset: int = 0) -> list[CaseRow]:
@@ -74,10 +75,17 @@ def case_rows(condition: ColumnElement[bool] | None, order_by: tuple, limit: int
     return read_case_rows(case_rows_statement(condition, order_by, limit, offset))
 
 
-def case_rows_statement(condition: ColumnElement[bool] | None, order_by: tuple, limit: int, offset: int = 0):
-    """The statement of `case_rows` (for `read_case_rows`), which may be kept and run again."""
+def case_rows_statement(condition: ColumnElement[bool] | None, order_by: tuple, limit: int, offset: int = 0,
+                        counted_by: Select | None = None):
+    """The statement of `case_rows` (for `read_case_rows`), which may be kept and run again. With `counted_by`, a
+    statement of one row (a count), its columns follow each row's (for `read_counted_case_rows`): each a scalar
+    subquery, which the database runs once and which leaves the rows' plan as it is (a joined subquery did not:
+    SQLite then sorted an organisation's every case instead of walking the sort's index)."""
     query = select(*_COLUMNS).join_from(Case, Beneficiary, Beneficiary.id == Case.beneficiary_id) \
         .outerjoin(_WORKER, _WORKER.id == Case.assigned_worker_id)
+    if counted_by is not None:
+        query = query.add_columns(*(counted_by.with_only_columns(column).scalar_subquery().label(column.name)
+                                    for column in counted_by.selected_columns))
     if condition is not None:
         query = query.where(condition)
     return window(query.order_by(*order_by), limit, offset)
@@ -85,12 +93,19 @@ def case_rows_statement(condition: ColumnElement[bool] | None, order_by: tuple, 
 
 def read_case_rows(statement) -> list[CaseRow]:
     """The rows of a `case_rows_statement`."""
-    rows = db.session.execute(statement)
-    return [CaseRow(case_id, number, person_id, status, requested, opened,
-                    PersonCells(given, family, sex, born, estimated),
-                    WorkerCells(worker) if worker is not None else None)
-            for case_id, number, person_id, status, requested, opened, given, family, sex, born, estimated, worker
-            in rows]
+    return [_case_row(*row) for row in db.session.execute(statement)]
+
+
+def read_counted_case_rows(statement) -> tuple[list[CaseRow], tuple | None]:
+    """The rows of a `case_rows_statement` made with `counted_by`, and its count's columns (None without a row)."""
+    result = db.session.execute(statement).all()
+    return [_case_row(*row[:_WIDTH]) for row in result], (tuple(result[0][_WIDTH:]) if result else None)
+
+
+def _case_row(case_id, number, person_id, status, requested, opened, given, family, sex, born, estimated,
+              worker) -> CaseRow:
+    return CaseRow(case_id, number, person_id, status, requested, opened, PersonCells(given, family, sex, born, estimated),
+                   WorkerCells(worker) if worker is not None else None)
 
 
 @dataclass(slots=True)

@@ -17,15 +17,21 @@ def count_cases(actor, *conditions: ColumnElement[bool]) -> int:
 
 
 def case_count_statement(actor, *conditions: ColumnElement[bool]):
-    """The statement of `count_cases` (for `read_case_count`), which may be kept and run again."""
-    return scope(actor, select(func.coalesce(func.sum(CaseTally.delta), 0), func.count()), CaseTally) \
-        .where(*conditions)
+    """The statement of `count_cases` (for `read_case_count`), which may be kept and run again: the count, and the
+    tally rows it read."""
+    return scope(actor, select(func.coalesce(func.sum(CaseTally.delta), 0).label("total"),
+                               func.count().label("tally_rows")), CaseTally).where(*conditions)
 
 
 def read_case_count(statement) -> int:
     """The count of a `case_count_statement`."""
     [(total,)] = sums(statement)
     return total
+
+
+def note_tally_rows_read(rows_read: int) -> None:
+    """A `case_count_statement` read along another statement read `rows_read` tally rows (tallies.note_rows_read)."""
+    tallies.note_rows_read(CASES, rows_read)
 
 
 def open_cases_per_worker(actor):

@@ -5,12 +5,14 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from flask import g
 from flask_login import login_user
 
 from caseapp.auth.models import User
 from caseapp.cases import services
 from caseapp.extensions import db
 from caseapp.fragments import STATEMENTS
+from caseapp.reference_stamp import current_stamp
 from tests.http.test_case_list_fragments import _elsewhere
 
 CASE_LINK = re.compile(r'<td class="case-number"><a href="/cases/\d+">([^<]+)</a>')
@@ -120,3 +122,36 @@ def test_outside_a_request_nothing_is_kept(app, world, cases, monkeypatch):
         for _ in range(2):
             assert services.search_cases(actor, audit=False).total == 2
     assert built == {"count": 2, "rows": 2} and _kept_statements(app) == kept
+
+
+def _loaded(world, key: str) -> User:
+    """The account logged in for the request, with the reference stamp read as the user loader reads it."""
+    actor = db.session.get(User, world.users[key])
+    login_user(actor)
+    g.reference_stamp = current_stamp()
+    return actor
+
+
+def test_the_count_read_along_the_rows_gives_every_page_its_total(app, world, cases, register, count_queries,
+                                                                   monkeypatch):
+    register("supervisor_a", "A-OUJ", given_name="Person Three")
+    expected = {1: 2, 2: 1, 9: 1}  # page asked → rows on the page shown (past the end: the last page)
+    with app.test_request_context():
+        actor = _loaded(world, "supervisor_a")
+        for asked, shown in expected.items():
+            page = services.search_cases(actor, page=asked, per_page=2, audit=False)
+            assert (page.total, len(page.items), page.page) == (3, shown, min(asked, 2))
+        with count_queries() as counter:
+            first = services.search_cases(actor, per_page=2, audit=False)
+        assert first.total == 3 and counter.count == 1  # the page and its total in one statement
+        with count_queries() as counter:
+            services.search_cases(actor, page=9, per_page=2, audit=False)
+        assert counter.count == 3  # nothing on page 9: counted, then the last page read
+
+
+def test_an_empty_list_is_one_statement(app, world, login_as, count_queries):
+    with app.test_request_context():
+        actor = _loaded(world, "supervisor_b")
+        with count_queries() as counter:
+            page = services.search_cases(actor, audit=False)
+        assert (page.total, page.items, page.page) == (0, [], 1) and counter.count == 1, counter.statements
