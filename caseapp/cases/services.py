@@ -235,18 +235,13 @@ def search_cases(actor, *, text: str = "", filters: CaseFilters | None = None, s
     def read(offset: int, limit: int) -> list[CaseRow]:
         return read_case_rows(kept("cases.rows", (limit, offset), partial(search.rows, SORTS[sort], limit, offset)))
 
-    result = None
-    if counting.from_tally:  # the count read along the page's rows: one statement
-        offset = (max(1, page) - 1) * per_page
-        rows, counted = read_counted_case_rows(kept("cases.counted_rows", (per_page, offset), partial(
-            search.rows, SORTS[sort], per_page, offset, counting.statement)))
-        if counted is not None:
-            total, tally_rows = counted
-            note_tally_rows_read(tally_rows)
-            result = Page(items=rows, total=total, page=max(1, page), per_page=per_page)
-        elif offset == 0:  # the same snapshot found no row to count
-            result = Page(items=[], total=0, page=1, per_page=per_page)
-    if result is None:  # counted first: a page past the end gives the last one
+    if counting.from_tally and page <= 1:  # the first page and its total in one statement
+        rows, counted = read_counted_case_rows(kept("cases.first_page", (per_page,), partial(
+            search.rows, SORTS[sort], per_page, 0, counting.statement)))
+        total, tally_rows = counted if counted is not None else (0, 0)  # no row: none to count, the same snapshot
+        note_tally_rows_read(tally_rows)
+        result = Page(items=rows, total=total, page=1, per_page=per_page)
+    else:  # counted first: a page past the end gives the last one
         result = page_of(counting.total(), page, per_page, read)
     used = (["text"] if search.condition is not None else []) + filters.used()
     if audit and used:
