@@ -119,12 +119,16 @@ class FollowUpRow:
     purpose: str
 
 
-def follow_up_rows(condition: ColumnElement[bool], order_by: tuple, limit: int) -> list[FollowUpRow]:
+def follow_up_rows_statement(condition: ColumnElement[bool], order_by: tuple, limit: int) -> Select:
     """The follow-ups matching `condition` (the WHERE of a select of follow-ups joined to their case), in
-    `order_by` order, at most `limit`."""
+    `order_by` order, at most `limit`: a statement for `read_follow_up_rows`, which may be kept and run again."""
     query = select(FollowUp.case_id, Case.number, Beneficiary.given_name, Beneficiary.family_name, FollowUp.due_date,
                    FollowUp.purpose).join_from(FollowUp, Case, Case.id == FollowUp.case_id) \
         .join(Beneficiary, Beneficiary.id == Case.beneficiary_id).where(condition)
+    return window(query.order_by(*order_by), limit)
+
+
+def read_follow_up_rows(statement) -> list[FollowUpRow]:
+    """The rows of a `follow_up_rows_statement`."""
     return [FollowUpRow(case_id, number, person_display_name(given, family), due, purpose)
-            for case_id, number, given, family, due, purpose
-            in db.session.execute(window(query.order_by(*order_by), limit))]
+            for case_id, number, given, family, due, purpose in db.session.execute(statement)]

@@ -1,6 +1,6 @@
-"""The case list's statements (its count and its page of rows) are kept per process and reader when no text is
-searched (caseapp.fragments.kept_statement), under the reference stamp: a change to a reader's scope made anywhere
-shows at their next visit, and no reader ever runs a statement built for another."""
+"""The case list's statements (its count and its page of rows, when no text is searched) and the home page's lists
+are kept per process and reader (caseapp.fragments.kept_statement), under the reference stamp: a change to a
+reader's scope made anywhere shows at their next visit, and no reader ever runs a statement built for another."""
 import re
 from datetime import date, timedelta
 
@@ -155,3 +155,55 @@ def test_an_empty_list_is_one_statement(app, world, login_as, count_queries):
         with count_queries() as counter:
             page = services.search_cases(actor, audit=False)
         assert (page.total, page.items, page.page) == (0, [], 1) and counter.count == 1, counter.statements
+
+
+# --- the home page's lists ---------------------------------------------------------------------------------------
+
+RECENT = re.compile(r'<a href="/cases/\d+">([A-Z]{3}-\d{4}-\d{5})</a>')
+
+
+def _home_builds(monkeypatch) -> list[tuple[int, date]]:
+    """Who the home page's statements are built for, and for which day, from now on."""
+    from caseapp.cases import followups
+
+    built, original = [], followups._home_statements
+
+    def counted(actor, today, limit):
+        built.append((actor.id, today))
+        return original(actor, today, limit)
+
+    monkeypatch.setattr(followups, "_home_statements", counted)
+    return built
+
+
+def _home(client) -> set[str]:
+    response = client.get("/")
+    assert response.status_code == 200
+    return set(RECENT.findall(response.get_data(as_text=True)))
+
+
+def test_the_home_pages_lists_are_kept_per_reader_and_follow_their_scope(app, world, cases, login_as, monkeypatch):
+    built = _home_builds(monkeypatch)
+    readers = {key: login_as(key) for key in ("supervisor_a", "caseworker_a", "supervisor_b")}
+    expected = {"supervisor_a": {cases["A-OUJ"], cases["A-NAD"]}, "caseworker_a": set(),  # not assigned to them
+                "supervisor_b": {cases["B-BEM"]}}
+    for _ in range(2):  # the second round runs what the first kept
+        assert {key: _home(client) for key, client in readers.items()} == expected
+    assert len(built) == 3
+    _elsewhere(app, "DELETE FROM user_service_point WHERE user_id = :user AND service_point_id = :point",
+               user=world.users["supervisor_a"], point=world.service_points["A-NAD"])
+    _elsewhere(app, "UPDATE user_account SET role = 'caseworker' WHERE id = :user", user=world.users["supervisor_a"])
+    assert _home(readers["supervisor_a"]) == {cases["A-OUJ"]}  # now a caseworker of A-OUJ only
+    assert len(built) == 4
+
+
+def test_the_home_pages_lists_are_built_again_the_next_day(app, world, cases, monkeypatch):
+    from caseapp.cases.followups import home_work
+
+    built = _home_builds(monkeypatch)
+    today = date.today()
+    with app.test_request_context():
+        actor = _loaded(world, "supervisor_a")
+        for day in (today, today, today + timedelta(days=1)):
+            assert {row.number for row in home_work(actor, day).recently_updated} == {cases["A-OUJ"], cases["A-NAD"]}
+    assert built == [(actor.id, today), (actor.id, today + timedelta(days=1))]
