@@ -32,7 +32,12 @@ def page_of(total: int, requested: int, per_page: int, read: Callable[[int, int]
 
 def count_rows(query: Select) -> int:
     """How many rows `query` selects."""
-    return db.session.scalar(count_statement(query)) or 0
+    return read_count(count_statement(query))
+
+
+def read_count(statement: Select) -> int:
+    """The number a `count_statement` counts."""
+    return db.session.scalar(statement) or 0
 
 
 def count_statement(query: Select) -> Select:

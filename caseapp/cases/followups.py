@@ -18,7 +18,7 @@ from caseapp.errors import DomainError, ValidationFailed
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
 from caseapp.fragments import kept_statement
-from caseapp.pagination import count_statement
+from caseapp.pagination import count_statement, read_count
 from caseapp.security.form_tokens import bind_form_token, claim_form_token
 
 
@@ -145,6 +145,6 @@ def home_work(actor, today: date, limit: int = 20) -> HomeWork:
                     read_case_rows(lists.recent), [], [])
     if lists.awaiting is not None:
         work.awaiting_closure = read_case_rows(lists.awaiting)
-        work.awaiting_total = db.session.scalar(lists.awaiting_count) or 0
+        work.awaiting_total = read_count(lists.awaiting_count)
         work.workload = sums(lists.workload)
     return work

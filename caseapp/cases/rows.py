@@ -104,8 +104,8 @@ def read_counted_case_rows(statement) -> tuple[list[CaseRow], tuple | None]:
 
 def _case_row(case_id, number, person_id, status, requested, opened, given, family, sex, born, estimated,
               worker) -> CaseRow:
-    return CaseRow(case_id, number, person_id, status, requested, opened, PersonCells(given, family, sex, born, estimated),
-                   WorkerCells(worker) if worker is not None else None)
+    return CaseRow(case_id, number, person_id, status, requested, opened,
+                   PersonCells(given, family, sex, born, estimated), WorkerCells(worker) if worker is not None else None)
 
 
 @dataclass(slots=True)

@@ -22,7 +22,7 @@ from caseapp.cases.tally import case_count_statement, note_tally_rows_read, read
 from caseapp.extensions import db
 from caseapp.i18n import programme_timezone
 from caseapp.fragments import kept_statement
-from caseapp.pagination import Page, count_statement, page_of
+from caseapp.pagination import Page, count_statement, page_of, read_count
 from caseapp.models_base import utcnow
 
 CASE_NUMBER_TEXT = re.compile(r"^[A-Za-z]{2,8}-\d{0,4}(-\d{0,5})?$|^[A-Za-z]{2,8}-$")
@@ -185,7 +185,7 @@ class _Counting:
     from_tally: bool
 
     def total(self) -> int:
-        return read_case_count(self.statement) if self.from_tally else db.session.scalar(self.statement) or 0
+        return read_case_count(self.statement) if self.from_tally else read_count(self.statement)
 
 
 class _CaseSearch:
