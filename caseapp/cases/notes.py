@@ -2,7 +2,9 @@
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from functools import partial
+
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from caseapp.access.policy import ensure, scope
@@ -10,6 +12,7 @@ from caseapp.cases.history import apply_changes, check_version, created, record_
 from caseapp.cases.models import NOTE_KINDS, RESTRICTED_NOTE_KINDS, Case, CaseNote
 from caseapp.errors import ValidationFailed
 from caseapp.extensions import db
+from caseapp.fragments import kept_statement
 from caseapp.security.form_tokens import bind_form_token, claim_form_token
 
 MAX_NOTE_LENGTH = 20000
@@ -67,6 +70,12 @@ def edit_note(actor, note: CaseNote, *, body: str, occurred_on: date | None, exp
 
 def visible_notes(actor, case: Case) -> list[CaseNote]:
     """The case's notes the actor may read, newest first (restricted ones are not even loaded otherwise)."""
-    query = scope(actor, select(CaseNote).where(CaseNote.case_id == case.id), CaseNote)
-    query = query.options(joinedload(CaseNote.author)).order_by(CaseNote.occurred_on.desc(), CaseNote.id.desc())
-    return list(db.session.scalars(query))
+    statement = kept_statement(actor, "case.notes", (), partial(_visible_notes, actor))
+    return list(db.session.scalars(statement, {"case_id": case.id}))
+
+
+def _visible_notes(actor) -> Select:
+    """The actor's statement of a case's notes, the case bound at each call: kept per reader
+    (caseapp.fragments.kept_statement), as building and keying it cost ~0.4 ms of the case page."""
+    query = scope(actor, select(CaseNote).where(CaseNote.case_id == bindparam("case_id")), CaseNote)
+    return query.options(joinedload(CaseNote.author)).order_by(CaseNote.occurred_on.desc(), CaseNote.id.desc())

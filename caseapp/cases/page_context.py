@@ -4,7 +4,7 @@ from datetime import date
 from flask import render_template
 from flask_login import current_user
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from caseapp.access.policy import can
 from caseapp.audit.service import record_read
@@ -99,25 +99,24 @@ def _default_forms(case) -> dict:
 
 
 # Built once, the case bound at each call (the case page's statements: see cases/history.py).
-_GOALS = select(PlanGoal).where(PlanGoal.case_id == bindparam("case_id")).options(selectinload(PlanGoal.actions)) \
+_GOALS = select(PlanGoal).where(PlanGoal.case_id == bindparam("case_id")).options(joinedload(PlanGoal.actions)) \
     .order_by(PlanGoal.id)
 
 
 def render_case_page(case, status: int = 200, **shown_forms):
     """Render the case page, auditing the view; `shown_forms` replace the defaults (to show their errors)."""
-    goals = db.session.scalars(_GOALS, {"case_id": case.id}).all()
-    history = case_history(current_user, case) if can(current_user, "case.history", case) else []
-    record_read(current_user, "case.view", case)
+    actor = current_user._get_current_object()  # not the proxy: the page's checks read it a hundred times
+    goals = db.session.scalars(_GOALS, {"case_id": case.id}).unique().all()
+    history = case_history(actor, case) if can(actor, "case.history", case) else []
+    record_read(actor, "case.view", case)
     html = render_template(
-        "cases/show.html", case=case, person=case.beneficiary, goals=goals, notes=visible_notes(current_user, case),
-        follow_ups=case_follow_ups(current_user, case), history=history, decoded_changes=decoded_changes,
-        flags=visible_flags(current_user, case.beneficiary), steps=next_steps(case), move_labels=MOVE_LABELS,
+        "cases/show.html", case=case, person=case.beneficiary, goals=goals, notes=visible_notes(actor, case),
+        follow_ups=case_follow_ups(actor, case), history=history, decoded_changes=decoded_changes,
+        flags=visible_flags(actor, case.beneficiary), steps=next_steps(case), move_labels=MOVE_LABELS,
         transfer=pending_transfer(case), closure_reasons=closure_reasons(), today=date.today(),
-        referrals=case_referrals(current_user, case),
+        referrals=case_referrals(actor, case),
         action_form=lambda goal: shown_forms.get(f"action_form_{goal.id}") or forms.NewActionForm(
             formdata=None, prefix=f"goal{goal.id}"),
         **(_default_forms(case) | shown_forms))
     db.session.commit()  # the view's audit event; after rendering, so the loaded rows stay loaded
     return html, status
-
-

@@ -1,12 +1,14 @@
 """Lists of referrals: of a case, the supervisor's review queue, the partner's inbox, the referring list."""
 from datetime import datetime, timezone
+from functools import partial
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.access.policy import can, scope, scope_condition
 from caseapp.cases.models import Case
 from caseapp.extensions import db
+from caseapp.fragments import kept_statement
 from caseapp.pagination import Page, count_rows, page_of, window
 from caseapp.referrals.models import OPEN_FOR_RECEIVER, Referral, ReferralEvent
 from caseapp.referrals.tally import referrals_by_status
@@ -22,9 +24,15 @@ def _listed(query):
 
 def case_referrals(actor, case: Case) -> list[Referral]:
     """The case's referrals, newest first (their case is the one given: already loaded, not joined again)."""
-    query = scope(actor, select(Referral).where(Referral.case_id == case.id), Referral)
-    query = _with_service(query).options(selectinload(Referral.events))  # the case page shows each timeline
-    return list(db.session.scalars(query.order_by(Referral.id.desc())))
+    statement = kept_statement(actor, "case.referrals", (), partial(_case_referrals, actor))
+    return list(db.session.scalars(statement, {"case_id": case.id}).unique())
+
+
+def _case_referrals(actor) -> Select:
+    """The actor's statement of a case's referrals with each one's timeline (the case page shows them), the case
+    bound at each call: kept per reader (caseapp.fragments.kept_statement), as building and keying it cost ~0.5 ms."""
+    query = scope(actor, select(Referral).where(Referral.case_id == bindparam("case_id")), Referral)
+    return _with_service(query).options(joinedload(Referral.events)).order_by(Referral.id.desc())
 
 
 def load_timeline(referral: Referral) -> Referral:

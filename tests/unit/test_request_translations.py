@@ -70,3 +70,32 @@ def test_template_gettext_writes_what_jinja_s_own_writes(app):
                 assert "&lt;i&gt;&amp;" in mine and "<i>" not in mine
                 continue
             assert mine == reference.from_string(source).render(value="<i>&"), source
+
+
+def test_wtforms_messages_follow_the_request_s_language_from_a_catalogue_read_once(app):
+    """WTForms' own messages (forms_common.wtforms_translations) come in each request's language, the locale's
+    catalogue read once per process rather than at each request that builds a form."""
+    from unittest.mock import patch
+
+    from babel.support import Translations
+    from wtforms import StringField
+    from wtforms.validators import InputRequired
+
+    from caseapp.forms_common import AppForm, wtforms_translations
+
+    class Named(AppForm):
+        name = StringField(validators=[InputRequired()])
+
+    def refused(language: str) -> str:
+        with app.test_request_context("/", method="POST", data={}, headers={"Accept-Language": language}):
+            form = Named(meta={"csrf": False})
+            assert not form.validate()
+            return form.name.errors[0]
+
+    wtforms_translations.cache_clear()
+    assert refused("fr") == "Ce champ est requis."
+    assert refused("en") == "This field is required."
+    assert refused("ar") not in ("Ce champ est requis.", "This field is required.")
+    with patch.object(Translations, "load", side_effect=AssertionError("read again")):
+        assert refused("fr") == "Ce champ est requis."  # kept: no file read in a later request
+        assert refused("en") == "This field is required."
