@@ -10,6 +10,7 @@ from caseapp.access.policy import can
 from caseapp.audit.service import record_read
 from caseapp.beneficiaries.services import visible_flags
 from caseapp.cases import forms
+from caseapp.cases.empty_forms import LazyForm, form_fields
 from caseapp.cases.assignment import pending_transfer, transfer_targets, workers_for_case
 from caseapp.cases.followups import case_follow_ups
 from caseapp.cases.history import case_history, decoded_changes
@@ -53,24 +54,6 @@ def transfer_target_choices(case) -> list:
     return choices({point.id: f"{point.name} — {point.partner_name}" for point in transfer_targets(current_user, case)})
 
 
-class LazyForm:
-    """An empty form built when the page first uses it: the case page offers nine forms and, for a case's stage and
-    the reader's rights, shows a few (each costs ~0.2 ms, the follow-up and transfer forms a query too). Unbuilt, it
-    has no errors: an empty form is never validated."""
-
-    def __init__(self, build):
-        self._build, self._form = build, None
-
-    @property
-    def errors(self) -> dict:
-        return self._form.errors if self._form is not None else {}
-
-    def __getattr__(self, name: str):
-        if self._form is None:
-            self._form = self._build()
-        return getattr(self._form, name)
-
-
 def _closure_form() -> forms.ClosureRequestForm:
     form = forms.ClosureRequestForm(formdata=None)
     form.reason.choices = closure_reason_choices()
@@ -88,14 +71,21 @@ def _empty(form_class):
 
 
 def _default_forms(case) -> dict:
-    builders = {
-        "stage_form": _empty(forms.StageForm), "closure_form": _closure_form,
-        "decision_form": _empty(forms.ButtonDecisionForm), "reopen_form": _empty(forms.ReopenForm),
-        "goal_form": _empty(forms.NewGoalForm), "note_form": lambda: note_form(current_user),
-        "follow_up_form": lambda: follow_up_form(current_user, case), "transfer_form": lambda: _transfer_form(case),
-        "household_form": _empty(forms.HouseholdLinkForm),
+    """The page's empty forms, by name: (form class, builder, what its kept fields depend on, None: not kept)."""
+    today = date.today()
+    forms_ = {
+        "stage_form": (forms.StageForm, _empty(forms.StageForm), None),
+        "closure_form": (forms.ClosureRequestForm, _closure_form, ()),
+        "decision_form": (forms.ButtonDecisionForm, _empty(forms.ButtonDecisionForm), None),
+        "reopen_form": (forms.ReopenForm, _empty(forms.ReopenForm), ()),
+        "goal_form": (forms.NewGoalForm, _empty(forms.NewGoalForm), ()),
+        "note_form": (forms.NewNoteForm, lambda: note_form(current_user), (today,)),
+        "follow_up_form": (forms.NewFollowUpForm, lambda: follow_up_form(current_user, case),
+                           (case.partner_id, case.service_point_id)),
+        "transfer_form": (forms.TransferForm, lambda: _transfer_form(case), (case.partner_id,)),
+        "household_form": (forms.HouseholdLinkForm, _empty(forms.HouseholdLinkForm), None),
     }
-    return {name: LazyForm(build) for name, build in builders.items()}
+    return {name: LazyForm(build, form_class, key) for name, (form_class, build, key) in forms_.items()}
 
 
 # Built once, the case bound at each call (the case page's statements: see cases/history.py).
@@ -117,6 +107,6 @@ def render_case_page(case, status: int = 200, **shown_forms):
         referrals=case_referrals(actor, case),
         action_form=lambda goal: shown_forms.get(f"action_form_{goal.id}") or forms.NewActionForm(
             formdata=None, prefix=f"goal{goal.id}"),
-        **(_default_forms(case) | shown_forms))
+        form_fields=form_fields, **(_default_forms(case) | shown_forms))
     db.session.commit()  # the view's audit event; after rendering, so the loaded rows stay loaded
     return html, status
