@@ -54,6 +54,10 @@ class Case(db.Model):
     beneficiary: Mapped["Beneficiary"] = relationship(back_populates="cases")  # noqa: F821
     service_point: Mapped["ServicePoint"] = relationship()  # noqa: F821
     assigned_worker: Mapped["User | None"] = relationship(foreign_keys=[assigned_worker_id])  # noqa: F821
+    # The transfer proposal waiting for a decision, if any (one at a time: cases.assignment.check_transferable).
+    proposed_transfer: Mapped["CaseTransfer | None"] = relationship(
+        primaryjoin="and_(CaseTransfer.case_id == Case.id, CaseTransfer.status == 'proposed')", viewonly=True,
+        uselist=False)
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (

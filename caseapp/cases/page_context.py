@@ -11,7 +11,7 @@ from caseapp.audit.service import record_read
 from caseapp.beneficiaries.services import visible_flags
 from caseapp.cases import forms
 from caseapp.cases.empty_forms import LazyForm, form_fields
-from caseapp.cases.assignment import pending_transfer, transfer_targets, workers_for_case
+from caseapp.cases.assignment import transfer_targets, workers_for_case
 from caseapp.cases.followups import case_follow_ups
 from caseapp.cases.history import case_history, decoded_changes
 from caseapp.cases.models import PlanGoal
@@ -88,6 +88,14 @@ def _default_forms(case) -> dict:
     return {name: LazyForm(build, form_class, key) for name, (form_class, build, key) in forms_.items()}
 
 
+def _action_form(goal) -> LazyForm:
+    """The empty form adding an action to `goal`, its fields prefixed with the goal's id (one page shows each
+    goal's)."""
+    prefix = f"goal{goal.id}"
+    return LazyForm(lambda: forms.NewActionForm(formdata=None, prefix=prefix), forms.NewActionForm, (),
+                    name_prefix=f"{prefix}-")
+
+
 # Built once, the case bound at each call (the case page's statements: see cases/history.py).
 _GOALS = select(PlanGoal).where(PlanGoal.case_id == bindparam("case_id")).options(joinedload(PlanGoal.actions)) \
     .order_by(PlanGoal.id)
@@ -103,10 +111,9 @@ def render_case_page(case, status: int = 200, **shown_forms):
         "cases/show.html", case=case, person=case.beneficiary, goals=goals, notes=visible_notes(actor, case),
         follow_ups=case_follow_ups(actor, case), history=history, decoded_changes=decoded_changes,
         flags=visible_flags(actor, case.beneficiary), steps=next_steps(case), move_labels=MOVE_LABELS,
-        transfer=pending_transfer(case), closure_reasons=closure_reasons(), today=date.today(),
+        transfer=case.proposed_transfer, closure_reasons=closure_reasons(), today=date.today(),
         referrals=case_referrals(actor, case),
-        action_form=lambda goal: shown_forms.get(f"action_form_{goal.id}") or forms.NewActionForm(
-            formdata=None, prefix=f"goal{goal.id}"),
+        action_form=lambda goal: shown_forms.get(f"action_form_{goal.id}") or _action_form(goal),
         form_fields=form_fields, **(_default_forms(case) | shown_forms))
     db.session.commit()  # the view's audit event; after rendering, so the loaded rows stay loaded
     return html, status

@@ -13,7 +13,7 @@ from caseapp.beneficiaries.models import Beneficiary
 from caseapp.cases import page_context
 from caseapp.cases.assignment import assign_cases, assignable_workers
 from caseapp.cases.forms import AssignForm, CaseFilterForm, CaseSearchForm
-from caseapp.cases.models import CASE_STATUSES, Case
+from caseapp.cases.models import CASE_STATUSES, Case, CaseTransfer
 from caseapp.cases.services import SORTS, CaseFilters, search_cases
 from caseapp.errors import DomainError
 from caseapp.extensions import db
@@ -24,9 +24,10 @@ from caseapp.places.models import ServicePoint
 from caseapp.safe_redirect import is_local_path
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
-# What the case page reads of a case, loaded with it: five statements fewer than one lazy load each.
+# What the case page reads of a case, loaded with it: six statements fewer than one lazy load each.
 CASE_PAGE_LOADS = (joinedload(Case.beneficiary).joinedload(Beneficiary.flags), joinedload(Case.service_point),
-                   joinedload(Case.assessment), joinedload(Case.assigned_worker))
+                   joinedload(Case.assessment), joinedload(Case.assigned_worker),
+                   joinedload(Case.proposed_transfer).joinedload(CaseTransfer.to_service_point))
 SEARCH_KEY = "case_search"
 FILTER_NAMES = ("status", "service_point", "worker", "risk", "flag", "overdue", "sort")
 

@@ -1,4 +1,6 @@
 """Case stages: the one transition table, stage moves, closure request and approval, reopening; audited."""
+from functools import cache
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -29,8 +31,10 @@ MOVE_LABELS = {
 }
 
 
+@cache
 def closure_reasons() -> dict[str, dict[str, str]]:
-    """Closure reasons from the reference list: code → names."""
+    """Closure reasons from the reference list: code → names; read once per process (a file the app ships, read
+    at each case page: ~0.2 ms). Not to be changed by callers."""
     return {row["code"]: row for row in read_reference("closure_reasons.csv")}
 
 

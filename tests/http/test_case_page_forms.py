@@ -98,3 +98,26 @@ def test_forms_written_from_the_fragment_post_and_each_visit_has_a_new_one_time_
     submit_form(client, case_url, action, kind="general", body="Première visite au point d'accueil")
     with app.app_context():
         assert [note.body for note in db.session.scalars(select(CaseNote))] == ["Première visite au point d'accueil"]
+
+
+def test_each_goal_s_action_form_has_its_own_fields_and_adds_to_its_goal(app, world, cases, login_as):
+    from caseapp.cases.models import PlanAction, PlanGoal
+
+    client = login_as("caseworker_a")
+    case_url = f"/cases/{cases['A-OUJ']}"
+    for title in ("Logement", "Emploi"):
+        submit_form(client, case_url, f"{case_url}/goals", area="employment", title=title)
+    with app.app_context():
+        goals = db.session.scalars(select(PlanGoal.id).order_by(PlanGoal.id)).all()
+    for _ in range(2):  # the second visit from the kept fragment
+        page = _page(client, cases["A-OUJ"])
+        for goal in goals:
+            assert page.count(f'id="goal{goal}-description"') == 1
+            assert page.count(f'for="goal{goal}-description"') == 1
+            assert f'name="goal{goal}-status"' in page and f'name="goal{goal}-csrf_token"' in page
+        assert "{prefix}" not in page
+    submit_form(client, case_url, f"/goals/{goals[1]}/actions", **{
+        f"goal{goals[1]}-description": "Inscription à l'ANAPEC", f"goal{goals[1]}-owner": "Caseworker A"})
+    with app.app_context():
+        assert [(action.goal_id, action.description) for action in db.session.scalars(select(PlanAction))] == [
+            (goals[1], "Inscription à l'ANAPEC")]

@@ -671,7 +671,9 @@ def test_transfer_to_another_organisation(app, world, open_case, login_as):
     assert offered
     assert _case(app, case_id)["service_point_id"] == world.service_points["A-OUJ"]  # nothing moves yet
     # a second proposal while one waits is refused
-    assert f"{case_url}/transfer" not in _body(supervisor_a.get(case_url))
+    waiting = _body(supervisor_a.get(case_url))
+    assert f"{case_url}/transfer" not in waiting
+    assert 'role="status">Transfert vers Point B-BEM proposé le' in waiting  # the proposal, named on the page
     assert supervisor_a.post(f"{case_url}/transfer", data={
         "to_service_point_id": str(world.service_points["B-BEM"]), "reason": "Encore",
         "csrf_token": csrf_token(supervisor_a, "/")}).status_code == 422
@@ -712,6 +714,8 @@ def test_a_declined_transfer_leaves_the_case_where_it_was(app, world, open_case,
     supervisor_b = login_as("supervisor_b")
     submit_form(supervisor_b, "/transfers", f"/transfers/{transfer_id}/decision", press="decision=decline")
     assert _case(app, open_case["case"])["service_point_id"] == world.service_points["A-OUJ"]
+    page = _body(login_as("supervisor_a").get(case_url))
+    assert "Point B-BEM proposé" not in page and f"{case_url}/transfer" in page  # no longer waiting: offered again
     assert supervisor_b.get(case_url).status_code == 404
     assert login_as("caseworker_a").get(case_url).status_code == 200
 

@@ -26,16 +26,18 @@ def _tokens_masked(html: str) -> str:
 
 def test_unbuilt_it_writes_the_hidden_fields_as_wtforms_does(app):
     with app.test_request_context("/"):
-        for form_class in (forms.NewNoteForm, forms.NewFollowUpForm, forms.StageForm, forms.ClosureRequestForm,
-                           forms.TransferForm):
+        for form_class, prefix in ((forms.NewNoteForm, ""), (forms.NewFollowUpForm, ""), (forms.StageForm, ""),
+                                   (forms.ClosureRequestForm, ""), (forms.TransferForm, ""),
+                                   (forms.NewActionForm, "goal12")):
             built = []
-            lazy = LazyForm(lambda form_class=form_class: built.append(1) or form_class(formdata=None), form_class)
+            lazy = LazyForm(lambda form_class=form_class: built.append(1) or form_class(formdata=None), form_class,
+                            name_prefix=f"{prefix}-" if prefix else "")
             hidden, csrf = lazy.hidden_tag(), lazy.csrf_token
             assert built == []
-            real = form_class(formdata=None)
+            real = form_class(formdata=None, prefix=prefix)
             assert _tokens_masked(hidden) == _tokens_masked(real.hidden_tag()), form_class
             assert str(csrf) == str(real.csrf_token)  # the session's token, the same within a request
-            one_time = re.findall(r'name="form_token"[^>]*value="([^"]+)"', str(hidden))
+            one_time = re.findall(r'name="[^"]*form_token"[^>]*value="([^"]+)"', str(hidden))
             assert len(one_time) == (1 if form_class.__name__.startswith("New") else 0)
             if one_time:  # a new one-time token at each writing
-                assert one_time != re.findall(r'name="form_token"[^>]*value="([^"]+)"', str(lazy.hidden_tag()))
+                assert one_time != re.findall(r'name="[^"]*form_token"[^>]*value="([^"]+)"', str(lazy.hidden_tag()))
