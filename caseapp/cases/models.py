@@ -238,6 +238,11 @@ class CaseTransfer(db.Model):
     from_service_point: Mapped["ServicePoint"] = relationship(foreign_keys=[from_service_point_id])  # noqa: F821
 
 
+# A case's own closures, and its reopenings, among its history rows (reports.indicator_sql.case_active).
+CASE_CLOSES = "object_type = 'case_file' AND action = 'close'"
+CASE_REOPENS = "object_type = 'case_file' AND action = 'reopen'"
+
+
 class ChangeRecord(db.Model):
     """Field-level history: who changed which fields of which record of a case, when (old → new)."""
 
@@ -256,8 +261,16 @@ class ChangeRecord(db.Model):
     actor: Mapped["User"] = relationship()  # noqa: F821
     changes = Encrypted()
 
-    # Reports count the closures and reopenings of a period from the history.
-    __table_args__ = (db.Index("ix_change_record_event", "object_type", "action", "changed_at"),)
+    # Reports count the closures and reopenings of a period from the history; and whether each case was open during
+    # the period from its own closures and reopenings, which the two partial indexes hold alone (a case has a dozen
+    # other history rows, read and dropped for each case before them).
+    __table_args__ = (
+        db.Index("ix_change_record_event", "object_type", "action", "changed_at"),
+        db.Index("ix_change_record_case_closes", "case_id", "changed_at", "id",
+                 sqlite_where=db.text(CASE_CLOSES), postgresql_where=db.text(CASE_CLOSES)),
+        db.Index("ix_change_record_case_reopens", "case_id", "changed_at", "id",
+                 sqlite_where=db.text(CASE_REOPENS), postgresql_where=db.text(CASE_REOPENS)),
+    )
 
 
 class CaseNumberCounter(db.Model):

@@ -8,7 +8,7 @@ and group the outer query by those columns.
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-from sqlalchemy import and_, case, exists, or_, select
+from sqlalchemy import and_, case, exists, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from caseapp.beneficiaries.models import PROFILES, SEXES, Beneficiary, ConsentRecord, VulnerabilityFlag
@@ -101,7 +101,11 @@ def age_group(birth_column, on: date):
 
 
 def _case_history(alias, action: str, *conditions, case_id=Case.id):
-    return exists().where(alias.case_id == case_id, alias.object_type == Case.__tablename__, alias.action == action,
+    """The case's own history has an `action` row meeting `conditions`. The type and action are written into the
+    SQL, not bound: only then may either database read them through the index of those rows alone
+    (ix_change_record_case_closes and _reopens, partial), whatever values a prepared statement is later run with."""
+    written = literal(Case.__tablename__, literal_execute=True), literal(action, literal_execute=True)
+    return exists().where(alias.case_id == case_id, alias.object_type == written[0], alias.action == written[1],
                           *conditions)
 
 

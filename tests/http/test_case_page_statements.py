@@ -46,7 +46,8 @@ def _shown(client, case_id: int) -> dict[str, bool]:
     assert response.status_code == 200
     page = html.unescape(response.get_data(as_text=True))
     referrals = page[page.index('id="referrals"'):page.index('id="notes"')]
-    return {"general": GENERAL in page, "restricted": RESTRICTED in page, "referral": re.search(r'href="/referrals/\d+"', referrals) is not None,
+    return {"general": GENERAL in page, "restricted": RESTRICTED in page,
+            "referral": re.search(r'href="/referrals/\d+"', referrals) is not None,
             "timeline": referrals.count(" · ") >= 3}  # its status, then its two steps (submitted, approved)
 
 

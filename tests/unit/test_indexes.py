@@ -282,6 +282,13 @@ def test_report_build_imports_and_administration_lists(app, world, login_as, row
         Use("report build for the year", "me_officer", "/reports/preview", form={"period": str(date.today().year)},
             form_page="/reports/", reads_whole=r"^SELECT count\(beneficiary\.id\) AS count_1 FROM beneficiary WHERE NOT"
                                                r" \(EXISTS \(SELECT \* FROM consent_record"),
+        # Whether each case was open during the period: from its own closures and reopenings alone.
+        Use("report build: cases active in the year", "me_officer", "/reports/preview",
+            form={"period": str(date.today().year)}, form_page="/reports/",
+            marker=r"AS commune, beneficiary\.sex AS sex, beneficiary\.profile AS profile\s+FROM case_file",
+            index="ix_change_record_case_closes",
+            reads_whole=r"^SELECT count\(beneficiary\.id\) AS count_1 FROM beneficiary WHERE NOT"
+                        r" \(EXISTS \(SELECT \* FROM consent_record"),
         Use("imports of my organisation", "supervisor_a", "/imports/"),
         Use("an import batch", "supervisor_a", f"/imports/{rows.batch_ids[0]}"),
         Use("accounts", "admin", "/admin/users"),
