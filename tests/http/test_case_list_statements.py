@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from flask import g
 from flask_login import login_user
+from sqlalchemy import select
 
 from caseapp.auth.models import User
 from caseapp.cases import services
@@ -207,3 +208,27 @@ def test_the_home_pages_lists_are_built_again_the_next_day(app, world, cases, mo
         for day in (today, today, today + timedelta(days=1)):
             assert {row.number for row in home_work(actor, day).recently_updated} == {cases["A-OUJ"], cases["A-NAD"]}
     assert built == [(actor.id, today), (actor.id, today + timedelta(days=1))]
+
+
+def test_the_follow_up_lists_are_of_their_own_day_written_into_their_sql(app, world, cases, count_queries):
+    """Due today and overdue, from the statements kept for each day: the day is written into their SQL (so that
+    PostgreSQL plans them once, see followups._home_statements), and each day's lists are that day's."""
+    from caseapp.cases.followups import add_follow_up, home_work
+    from caseapp.cases.models import Case
+
+    today = date.today()
+    with app.test_request_context():
+        actor = _loaded(world, "supervisor_a")
+        case = db.session.scalar(select(Case).where(Case.number == cases["A-OUJ"]))
+        for purpose, due in (("Hier", today - timedelta(days=1)), ("Aujourd'hui", today),
+                             ("Demain", today + timedelta(days=1))):
+            add_follow_up(actor, case, purpose=purpose, due_date=due, assigned_to_id=None, today=due)
+        db.session.commit()
+        for day, due, overdue in ((today, {"Aujourd'hui"}, {"Hier"}),
+                                  (today + timedelta(days=1), {"Demain"}, {"Hier", "Aujourd'hui"}), (today, None, None)):
+            with count_queries() as counter:
+                work = home_work(actor, day)
+            assert {row.purpose for row in work.due_today} == (due or {"Aujourd'hui"})
+            assert {row.purpose for row in work.overdue} == (overdue or {"Hier"})
+            follow_up_lists = [text for text in counter.statements if "follow_up.due_date" in text]
+            assert len(follow_up_lists) == 2 and all(f"'{day.isoformat()}'" in text for text in follow_up_lists)
