@@ -1,12 +1,14 @@
 """Field-level history of case records: who changed which fields and when; old → new unless restricted."""
 import json
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from caseapp.audit.service import record
+from caseapp.auth.models import User
 from caseapp.cases.models import Case, ChangeRecord
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
@@ -52,22 +54,21 @@ def apply_changes(actor, obj, values: dict[str, Any], *, case: Case, action: str
     return sorted(changes)
 
 
+# Built once per kind of reader (at first use: the name-only load needs every model mapped), the case bound at each
+# call: building and keying a statement costs ~0.3 ms, and the case page runs about fifteen.
+@cache
 def _history(restricted_access: bool):
     query = select(ChangeRecord).where(ChangeRecord.case_id == bindparam("case_id"))
     if not restricted_access:
         query = query.where(ChangeRecord.restricted.is_(False))
-    query = query.options(joinedload(ChangeRecord.actor))  # the page names who made each change
+    # the page names who made each change (only the name: an account's other 20 columns, for each row, cost ~0.3 ms)
+    query = query.options(joinedload(ChangeRecord.actor).load_only(User.full_name))
     return query.order_by(ChangeRecord.changed_at.desc(), ChangeRecord.id.desc())
-
-
-# Built once per kind of reader, the case bound at each call: building and keying a statement costs ~0.3 ms, and
-# the case page runs about fifteen.
-_HISTORY = {restricted_access: _history(restricted_access) for restricted_access in (True, False)}
 
 
 def case_history(actor, case: Case) -> list[ChangeRecord]:
     """The case's history, newest first; restricted entries only for users with restricted access."""
-    return list(db.session.scalars(_HISTORY[bool(actor.restricted_access)], {"case_id": case.id}))
+    return list(db.session.scalars(_history(bool(actor.restricted_access)), {"case_id": case.id}))
 
 
 def decoded_changes(entry: ChangeRecord) -> dict[str, Any]:
