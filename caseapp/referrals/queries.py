@@ -79,8 +79,15 @@ def overdue_count(actor, now: datetime) -> int:
     page's and the team dashboard's figure, one definition of "overdue", read through ix_referral_scope_status."""
     if not _lists_referrals(actor):
         return 0
-    return db.session.scalar(select(func.count()).select_from(Referral).where(
-        scope_condition(actor, Referral), Referral.status == "approved", Referral.deadline_at < _utc(now)))
+    statement = kept_statement(actor, "referrals.overdue", (), partial(_overdue_count, actor))
+    return db.session.scalar(statement, {"now": _utc(now)})
+
+
+def _overdue_count(actor) -> Select:
+    """`overdue_count`'s statement for the actor, the instant bound at each call: kept per reader (building and
+    keying it cost ~0.4 ms of each home page)."""
+    return select(func.count()).select_from(Referral).where(
+        scope_condition(actor, Referral), Referral.status == "approved", Referral.deadline_at < bindparam("now"))
 
 
 def elapsed_days(start: datetime | None, end: datetime | None) -> float | None:
