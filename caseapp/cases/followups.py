@@ -149,6 +149,7 @@ def home_work(actor, today: date, limit: int = 20) -> HomeWork:
                     read_case_rows(lists.recent), [], [])
     if lists.awaiting is not None:
         work.awaiting_closure = read_case_rows(lists.awaiting)
-        work.awaiting_total = read_count(lists.awaiting_count)
+        shown = len(work.awaiting_closure)  # fewer than the list holds: they are all of them, none to count
+        work.awaiting_total = shown if shown < limit else read_count(lists.awaiting_count)
         work.workload = sums(lists.workload)
     return work

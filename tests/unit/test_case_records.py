@@ -441,7 +441,7 @@ def test_home_work_lists_own_follow_ups_for_caseworkers_and_the_team_for_supervi
     }
 
 
-def test_a_supervisors_home_lists_the_oldest_closure_requests_and_counts_them_all(app_ctx, world):
+def test_a_supervisors_home_lists_the_oldest_closure_requests_and_counts_them_all(app_ctx, world, count_queries):
     cases = [_new_case(world, "caseworker_a") for _ in range(3)] + [_new_case(world, "caseworker_b", "B-BEM")]
     for case in cases:
         request_closure(_user(world, "caseworker_a" if case is not cases[-1] else "caseworker_b"), case, "moved")
@@ -451,6 +451,15 @@ def test_a_supervisors_home_lists_the_oldest_closure_requests_and_counts_them_al
     work = home_work(_user(world, "supervisor_a"), today=TODAY, limit=2)
     assert ([case.number for case in work.awaiting_closure], work.awaiting_total) == (
         [cases[0].number, cases[1].number], 3)
+    # A list not full holds them all: counted without a count statement, for every length up to the list's.
+    for limit, shown in ((3, 3), (4, 3), (20, 3)):
+        with count_queries() as counter:
+            work = home_work(_user(world, "supervisor_a"), today=TODAY, limit=limit)
+        assert (len(work.awaiting_closure), work.awaiting_total) == (shown, 3), limit
+        counted = [text for text in counter.statements if text.lstrip().startswith("SELECT count(*)")
+                   and "closure_requested_at" in text]
+        assert len(counted) == (0 if limit > shown else 1), limit
+    assert home_work(_user(world, "supervisor_b"), today=TODAY, limit=1).awaiting_total == 1
 
 
 def test_services_check_the_policy_themselves(app_ctx, world):
