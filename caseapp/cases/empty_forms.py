@@ -39,7 +39,7 @@ class LazyForm:
     @property
     def csrf_token(self) -> Markup:
         if self._form is not None or self.form_class is None:
-            return self.__getattr__("csrf_token")
+            return self._built().csrf_token
         # a token of the session, escaped; the rest constant
         return Markup(_hidden_input(f"{self.name_prefix}csrf_token", generate_csrf()))  # nosec B704
 
@@ -47,16 +47,19 @@ class LazyForm:
         """The hidden fields, as FlaskForm.hidden_tag writes them: a fresh one-time token first for a form that
         creates a record, then the CSRF token."""
         if self._form is not None or self.form_class is None:
-            return self.__getattr__("hidden_tag")()
+            return self._built().hidden_tag()
         once = [_hidden_input(f"{self.name_prefix}form_token", new_form_token())] \
             if issubclass(self.form_class, CreateForm) else []
         # a random token and the session's CSRF token, escaped; the rest constant
         return Markup("\n".join([*once, str(self.csrf_token)]))  # nosec B704
 
-    def __getattr__(self, name: str):
+    def _built(self):
         if self._form is None:
             self._form = self._build()
-        return getattr(self._form, name)
+        return self._form
+
+    def __getattr__(self, name: str):
+        return getattr(self._built(), name)
 
 
 def form_fields(form, template: str) -> Markup:

@@ -83,7 +83,6 @@ def _default_forms(case) -> dict:
         "follow_up_form": (forms.NewFollowUpForm, lambda: follow_up_form(current_user, case),
                            (case.partner_id, case.service_point_id)),
         "transfer_form": (forms.TransferForm, lambda: _transfer_form(case), (case.partner_id,)),
-        "household_form": (forms.HouseholdLinkForm, _empty(forms.HouseholdLinkForm), None),
     }
     return {name: LazyForm(build, form_class, key) for name, (form_class, build, key) in forms_.items()}
 
