@@ -54,7 +54,7 @@ def _init_extensions(app: Flask) -> None:
     from caseapp.extensions import babel, csrf, db, login_manager, migrate
     from caseapp.i18n import install_template_gettext, select_locale
     from caseapp.read_only_commit import init_read_only_commit
-    from caseapp.security.database import configure_sqlite, engine_options
+    from caseapp.security.database import configure_sqlite, engine_options, ping_idle_connections
     from caseapp.security.encryption import install_keyring
 
     install_keyring(app)  # missing or malformed keys stop the start
@@ -69,6 +69,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
+        ping_idle_connections(db.engine, app.config["DATABASE_PING_AFTER_IDLE_SECONDS"])
 
     from caseapp.auth.session import init_login_manager
 

@@ -21,7 +21,9 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE / 'caseapp.sqlite3'}"
     )
     # hide_parameters: a database error logged with its statement never carries the values (names, phones...).
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
+    # A pooled connection unused for longer than this is checked before use (security/database.py).
+    DATABASE_PING_AFTER_IDLE_SECONDS = float(os.environ.get("CASEAPP_DATABASE_PING_AFTER_IDLE_SECONDS", "1"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"

@@ -1,7 +1,10 @@
 """Connection settings. SQLite: WAL, foreign keys, busy timeout and BEGIN IMMEDIATE transactions. PostgreSQL: no
-JIT compilation."""
+JIT compilation. Both: a pooled connection left idle is checked before it is lent out again."""
+import time
+
 from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InvalidatePoolError
 
 SQLITE_BUSY_TIMEOUT_MS = 10000
 
@@ -38,3 +41,35 @@ def engine_options(database_uri: str, options: dict) -> dict:
     given = " ".join(given) if isinstance(given, tuple) else given
     connect_args["options"] = f"{given} -c jit=off".strip()
     return {**options, "connect_args": connect_args}
+
+
+_IDLE_SINCE = "caseapp_idle_since"
+
+
+def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """Before the pool lends out a connection that sat unused for more than `idle_seconds`, check that the database
+    still answers on it; a dead one is replaced, so a restarted database or a connection closed while idle costs no
+    failed request.
+
+    SQLAlchemy's `pool_pre_ping` checks every connection at every checkout: one more round trip per request, ~0.1 ms
+    of CPU in the app and some in the database, ~3 % of a case list under load. A connection given back less than
+    `idle_seconds` ago was working then; if the database restarts in that moment, the one request that meets a dead
+    connection fails and SQLAlchemy replaces every connection of the pool (its disconnect handling)."""
+
+    @event.listens_for(engine, "checkin")
+    def _given_back(dbapi_connection, record):
+        record.info[_IDLE_SINCE] = time.monotonic()  # record.info is emptied when its connection is replaced
+
+    @event.listens_for(engine, "checkout")
+    def _lent_out(dbapi_connection, record, proxy):
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since <= idle_seconds:
+            return  # new, or used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi_connection, None):
+                # The pool connects again (three tries), and replaces its other connections at their next checkout:
+                # one dead connection is most likely a restarted database.
+                raise InvalidatePoolError() from error
+            raise
