@@ -18,7 +18,7 @@ translations: $(STAMP)
 	$(BIN)/pybabel compile -d translations -D messages
 
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F pyproject.toml -k _l -k lazy_gettext -k translated_pattern -o translations/messages.pot --no-location --sort-output --omit-header .
+	$(BIN)/pybabel extract -F pyproject.toml -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --omit-header .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages --no-fuzzy-matching --ignore-obsolete
 
 instance/secret_key:

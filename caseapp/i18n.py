@@ -103,14 +103,6 @@ def _template_gettext(context, string: str, **variables) -> str:
     return text % variables if variables or "%" in text else text
 
 
-@pass_context
-def _translated_pattern(context, string: str) -> str:
-    """A message's translation, its %(name)s placeholders left for the template to fill with `%`: a message a list
-    writes once a row is looked up once (Markup's `%` escapes the values, as `_` does)."""
-    text = translations().ugettext(string)
-    return Markup(text) if context.eval_ctx.autoescape else text  # nosec B704 - as in _template_gettext
-
-
 def install_template_gettext(app) -> None:
     """The templates' `_`, `gettext`, `ngettext`, `pgettext` and `npgettext` (Flask-Babel's, through `translations`)."""
     app.jinja_env.install_gettext_callables(
@@ -119,7 +111,7 @@ def install_template_gettext(app) -> None:
         pgettext=lambda context, string: translations().upgettext(context, string),
         npgettext=lambda context, singular, plural, n: translations().unpgettext(context, singular, plural, n),
         newstyle=True)
-    app.jinja_env.globals.update(gettext=_template_gettext, _=_template_gettext, translated_pattern=_translated_pattern)
+    app.jinja_env.globals.update(gettext=_template_gettext, _=_template_gettext)
 
 
 def select_locale() -> str:

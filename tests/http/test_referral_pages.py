@@ -260,11 +260,11 @@ def _never_shared(app, person_case) -> dict[str, str]:
 
 def _optional_values(app, language: str = "fr") -> dict[str, dict[str, str]]:
     """Per shareable field, the texts that show it (as the page in `language` would)."""
-    from caseapp.templating import _date
+    from caseapp.templating import date_text
 
     with app.test_request_context(), force_locale(language):
         return {
-            "date_of_birth": {"date of birth": _date(BIRTH), "year of birth": str(BIRTH.year),
+            "date_of_birth": {"date of birth": date_text(BIRTH), "year of birth": str(BIRTH.year),
                               "ISO date of birth": BIRTH.isoformat()},
             "nationality": {"nationality": country_name("SEN")},
             "profile": {"profile": str(PROFILE_LABELS["foreign_migrant"])},
