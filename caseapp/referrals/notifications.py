@@ -4,7 +4,7 @@ import smtplib
 from email.message import EmailMessage
 
 from flask import current_app, g
-from flask_babel import force_locale, format_decimal
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select
 
@@ -12,6 +12,7 @@ from caseapp.auth.models import User
 from caseapp.extensions import db
 from caseapp.models_base import utcnow
 from caseapp.referrals.models import Notification, Referral
+from caseapp.templating import number_text
 
 log = logging.getLogger("caseapp.mail")
 
@@ -87,7 +88,8 @@ def template_unread_count() -> str:
         return ""
     kept = g.get(_KEPT_BADGE)
     count = kept[1] if kept is not None and kept[0] == current_user.id else unread_count(current_user, BADGE_CAP)
-    return "" if not count else f"{format_decimal(BADGE_CAP)}+" if count > BADGE_CAP else format_decimal(count)
+    # number_text: Babel's format_decimal, remembered per value and language (~50 µs a call on every page)
+    return "" if not count else f"{number_text(BADGE_CAP)}+" if count > BADGE_CAP else number_text(count)
 
 
 def user_notifications(user, limit: int = 50) -> list[Notification]:
