@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, literal
 
-from caseapp.extensions import db
+from caseapp.plain_rows import plain_rows
 
 
 @dataclass
@@ -37,7 +37,7 @@ def count_rows(query: Select) -> int:
 
 def read_count(statement: Select) -> int:
     """The number a `count_statement` counts."""
-    return db.session.scalar(statement) or 0
+    return plain_rows(statement).scalar() or 0
 
 
 def count_statement(query: Select) -> Select:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from caseapp.extensions import db
+from caseapp.plain_rows import plain_rows
 
 FOLD_AFTER = 200  # tally rows read by one count
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class TallyTriggers:
 def sums(tally: Tally, query) -> list[tuple]:
     """The rows of a query over `tally` whose last column counts the tally rows each read, without that column;
     many rows read have the tally folded after the response."""
-    rows = db.session.execute(query).all()
+    rows = plain_rows(query).all()
     note_rows_read(tally, sum(row[-1] for row in rows))
     return [tuple(row[:-1]) for row in rows]
 

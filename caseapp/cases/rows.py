@@ -18,8 +18,8 @@ from sqlalchemy.orm import aliased
 from caseapp.auth.models import User
 from caseapp.beneficiaries.models import Beneficiary, person_display_name
 from caseapp.cases.models import Case, FollowUp, is_awaiting_closure
-from caseapp.extensions import db
 from caseapp.pagination import window
+from caseapp.plain_rows import plain_rows
 
 
 @dataclass(slots=True)
@@ -93,12 +93,12 @@ def case_rows_statement(condition: ColumnElement[bool] | None, order_by: tuple, 
 
 def read_case_rows(statement) -> list[CaseRow]:
     """The rows of a `case_rows_statement`."""
-    return [_case_row(*row) for row in db.session.execute(statement)]
+    return [_case_row(*row) for row in plain_rows(statement)]
 
 
 def read_counted_case_rows(statement) -> tuple[list[CaseRow], tuple | None]:
     """The rows of a `case_rows_statement` made with `counted_by`, and its count's columns (None without a row)."""
-    result = db.session.execute(statement).all()
+    result = plain_rows(statement).all()
     return [_case_row(*row[:_WIDTH]) for row in result], (tuple(result[0][_WIDTH:]) if result else None)
 
 
@@ -131,4 +131,4 @@ def follow_up_rows_statement(condition: ColumnElement[bool], order_by: tuple, li
 def read_follow_up_rows(statement) -> list[FollowUpRow]:
     """The rows of a `follow_up_rows_statement`."""
     return [FollowUpRow(case_id, number, person_display_name(given, family), due, purpose)
-            for case_id, number, given, family, due, purpose in db.session.execute(statement)]
+            for case_id, number, given, family, due, purpose in plain_rows(statement)]

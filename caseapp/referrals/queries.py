@@ -12,6 +12,7 @@ from caseapp.fragments import kept_statement
 from caseapp.pagination import Page, count_rows, page_of, window
 from caseapp.referrals.models import OPEN_FOR_RECEIVER, Referral, ReferralEvent
 from caseapp.referrals.tally import referrals_by_status
+from caseapp.plain_rows import plain_rows
 
 
 def _with_service(query):
@@ -80,7 +81,7 @@ def overdue_count(actor, now: datetime) -> int:
     if not _lists_referrals(actor):
         return 0
     statement = kept_statement(actor, "referrals.overdue", (), partial(_overdue_count, actor))
-    return db.session.scalar(statement, {"now": _utc(now)})
+    return plain_rows(statement, {"now": _utc(now)}).scalar()
 
 
 def _overdue_count(actor) -> Select:
