@@ -12,10 +12,19 @@ from caseapp.templating import date_text
 _NUMBER_MARK = "\x00"  # stands for the case number in the checkbox's label; markupsafe leaves it as it is
 
 
+def _escaped_links(endpoint: str, argument: str) -> IdUrls:
+    """IdUrls whose URLs come out escaped for an attribute, as Jinja writes an href (the app's root path is the
+    server's setting, and may hold an "&")."""
+    links = IdUrls(endpoint, argument)
+    links.before, links.after = str(escape(links.before)), str(escape(links.after))
+    return links
+
+
 def case_table_rows(cases, selectable: bool = False) -> Markup:
     """The table's `<tr>` elements for `cases` (case records, or `rows.CaseRow`), with a selection checkbox in front
     of each when `selectable` (the bulk assignment)."""
-    case_url, person_url = IdUrls("cases.show", "case_id"), IdUrls("beneficiaries.show", "beneficiary_id")
+    case_url = _escaped_links("cases.show", "case_id")
+    person_url = _escaped_links("beneficiaries.show", "beneficiary_id")
     sexes, stages = labels.SEX_LABELS.in_language(), labels.CASE_STATUS_LABELS.in_language()
     # (messages outside the f-strings: pybabel does not read into them)
     estimated, requested = escape(gettext("estimated")), escape(gettext("closure requested"))

@@ -1,6 +1,6 @@
 """Connection settings. SQLite: WAL, foreign keys, busy timeout and BEGIN IMMEDIATE transactions. PostgreSQL: no
 JIT compilation. Both: a pooled connection left idle is checked before it is lent out again."""
-import time
+from time import monotonic
 
 from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
@@ -53,23 +53,26 @@ def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
 
     SQLAlchemy's `pool_pre_ping` checks every connection at every checkout: one more round trip per request, ~0.1 ms
     of CPU in the app and some in the database, ~3 % of a case list under load. A connection given back less than
-    `idle_seconds` ago was working then; if the database restarts in that moment, the one request that meets a dead
-    connection fails and SQLAlchemy replaces every connection of the pool (its disconnect handling)."""
+    `idle_seconds` ago was working then. The price: when the database restarts or fails over while the app is busy
+    (its connections in use within the second), each app process may still lend one dead connection, and that
+    request fails (rolled back, an error page), besides those in flight, which fail either way; SQLAlchemy then
+    replaces every connection of that pool (its disconnect handling). Restart the database when the app is quiet, or
+    set `idle_seconds` to 0 to check at every checkout."""
 
     @event.listens_for(engine, "checkin")
     def _given_back(dbapi_connection, record):
-        record.info[_IDLE_SINCE] = time.monotonic()  # record.info is emptied when its connection is replaced
+        record.info[_IDLE_SINCE] = monotonic()  # record.info is emptied when its connection is replaced
 
     @event.listens_for(engine, "checkout")
     def _lent_out(dbapi_connection, record, proxy):
         since = record.info.get(_IDLE_SINCE)
-        if since is None or time.monotonic() - since <= idle_seconds:
+        if since is None or monotonic() - since <= idle_seconds:
             return  # new, or used a moment ago
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as error:
             if engine.dialect.is_disconnect(error, dbapi_connection, None):
-                # The pool connects again (three tries), and replaces its other connections at their next checkout:
+                # The pool connects again (once more), and replaces its other connections at their next checkout:
                 # one dead connection is most likely a restarted database.
                 raise InvalidatePoolError() from error
             raise

@@ -54,19 +54,41 @@ def _between_tags(html: str) -> str:
 @pytest.mark.parametrize("language", ["fr", "ar", "en"])
 @pytest.mark.parametrize("selectable", [False, True])
 def test_rows_are_written_as_the_jinja_row_wrote_them(app, language, selectable):
+    rows = _rows()
+    written = _compare(app, rows, selectable, language)
+    assert written.count("<tr>") == len(rows)
+    assert "<script>" not in written and "&lt;script&gt;" in written and "<b>" not in written
+    assert ('type="checkbox"' in written) is selectable
+
+
+def _compare(app, rows, selectable: bool, language: str, base_url: str = "http://localhost/") -> Markup:
+    """`case_table_rows(rows)`, checked against the Jinja row's HTML (white space between tags aside)."""
     from caseapp.cases.table import case_table_rows
     from caseapp.i18n import translations
 
-    rows = _rows()
-    with app.test_request_context("/cases/"), force_locale(language):
+    with app.test_request_context("/cases/", base_url=base_url), force_locale(language):
         select_case = Markup(translations().ugettext("Select case %(number)s"))
         expected = render_template_string(JINJA_ROWS, rows=rows, selectable=selectable, select_case=select_case)
         written = case_table_rows(rows, selectable)
     assert isinstance(written, Markup)
     assert _between_tags(written) == _between_tags(expected)
-    assert written.count("<tr>") == len(rows)
-    assert "<script>" not in written and "&lt;script&gt;" in written and "<b>" not in written
-    assert ('type="checkbox"' in written) is selectable
+    return written
+
+
+def test_case_records_under_a_root_path_with_an_ampersand_are_written_as_the_jinja_row_wrote_them(app, world,
+                                                                                                     register):
+    """The person page lists case records, not rows; the app may be served under a root path of the server's."""
+    from sqlalchemy import select
+
+    from caseapp.cases.models import Case
+    from caseapp.extensions import db
+
+    register("caseworker_a", given_name=HOSTILE, family_name="Diallo & fils", phone="+212 612 000 001")
+    with app.app_context():
+        cases = list(db.session.scalars(select(Case).order_by(Case.id)))
+        written = _compare(app, cases, True, "fr", base_url="http://localhost/case&app/")
+        assert "/case&amp;app/cases/" in written and "&lt;script&gt;" in written and "<script>" not in written
+        db.session.rollback()
 
 
 def test_no_rows_write_nothing(app):
