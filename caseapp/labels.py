@@ -23,6 +23,11 @@ class Labels(dict):
         return labels
 
 
+def label_of(translated: dict[str, str], code: str | None) -> str:
+    """A code's label from `Labels.in_language()`: the code itself when it has none, "" for no code."""
+    return translated.get(code, code) if code else ""
+
+
 SEX_LABELS = Labels({"F": _l("Female"), "M": _l("Male")})
 PROFILE_LABELS = Labels({
     "returnee": _l("Returnee (Moroccan returning migrant)"),

@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caseapp.extensions import db
+from caseapp.plain_rows import plain_rows
 
 # Of the accounts, only the columns that a scope or a drop-down reads renew the stamp (as the migration a1f7c3e9b5d2
 # created its triggers): a login's bookkeeping (failed logins, last login, second factor step) leaves every fragment
@@ -31,9 +32,9 @@ STAMP = _CURRENT.scalar_subquery().label("reference_stamp")  # a column for anot
 
 
 def current_stamp() -> int | None:
-    """The stamp as the request's transaction sees it (on the session's connection: no ORM layer); None when the
-    row is missing, and then nothing may be kept."""
-    return db.session.connection().execute(_CURRENT).scalar()
+    """The stamp as the request's transaction sees it (caseapp.plain_rows: no ORM layer); None when the row is
+    missing, and then nothing may be kept."""
+    return plain_rows(_CURRENT).scalar()
 
 
 def _update_of(table: str, columns: dict[str, tuple[str, ...]]) -> str:

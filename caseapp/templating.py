@@ -81,7 +81,7 @@ def _age(born: date | None) -> str:
 
 
 def _label(mapping: labels.Labels):
-    return lambda code: mapping.in_language().get(code, code) if code else ""
+    return lambda code: labels.label_of(mapping.in_language(), code)
 
 
 def init_templating(app: Flask) -> None:

@@ -7,6 +7,7 @@ from caseapp.access.policy import scope
 from caseapp.beneficiaries.models import VulnerabilityFlag
 from caseapp.extensions import db
 from caseapp.i18n import localized_name
+from caseapp.plain_rows import plain_rows
 
 # Plain columns on the session's connection: loading the flags as records cost ~0.7 ms of a case list's CPU.
 _FLAG_COLUMNS = select(VulnerabilityFlag.code, VulnerabilityFlag.name_fr, VulnerabilityFlag.name_en,
@@ -23,7 +24,7 @@ class FlagChoice:
 
 def flag_choices(actor) -> list[FlagChoice]:
     """Flags the actor may see and set, in code order."""
-    rows = db.session.connection().execute(
+    rows = plain_rows(
         scope(actor, _FLAG_COLUMNS, VulnerabilityFlag).order_by(VulnerabilityFlag.code))
     return [FlagChoice(row.code, localized_name(row)) for row in rows]
 

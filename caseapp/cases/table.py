@@ -43,9 +43,9 @@ def case_table_rows(cases, selectable: bool = False) -> Markup:
             f'<tr>{check}'
             f'<td class="case-number"><a href="{case_url(case.id)}">{number}</a></td>'
             f'<td><a href="{person_url(case.beneficiary_id)}"><bdi>{escape(person.display_name)}</bdi></a></td>'
-            f'<td>{escape(sexes.get(person.sex, person.sex) if person.sex else "")}</td>'
+            f'<td>{escape(labels.label_of(sexes, person.sex))}</td>'
             f'<td>{escape(date_text(person.date_of_birth))}{estimated if person.dob_estimated else ""}</td>'
-            f'<td>{escape(stages.get(case.status, case.status) if case.status else "")}'
+            f'<td>{escape(labels.label_of(stages, case.status))}'
             f'{requested if case.awaiting_closure else ""}</td>'
             f'<td>{escape(worker.full_name) if worker else "—"}</td>'
             f'<td>{escape(date_text(case.opened_at))}</td></tr>')

@@ -23,6 +23,7 @@ from caseapp.fragments import fragment
 from caseapp.labels import CASE_STATUS_LABELS, SORT_LABELS
 from caseapp.places.models import ServicePoint
 from caseapp.safe_redirect import is_local_path
+from caseapp.plain_rows import plain_rows
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 # What the case page reads of a case, loaded with it: six statements fewer than one lazy load each. Of the worker,
@@ -38,7 +39,7 @@ def _filter_form(workers) -> CaseFilterForm:
     form = CaseFilterForm(request.args)
     statuses = CASE_STATUS_LABELS.in_language()
     form.status.choices = choices({code: statuses[code] for code in CASE_STATUSES}, blank=True)
-    points = db.session.connection().execute(  # plain rows: the ORM's layer adds ~0.2 ms to each statement
+    points = plain_rows(
         scope(current_user, select(ServicePoint.id, ServicePoint.name), ServicePoint).order_by(ServicePoint.code))
     form.service_point.choices = choices({str(point_id): name for point_id, name in points}, blank=True)
     form.worker.choices = choices({str(user_id): name for user_id, name in workers.items()}, blank=True)

@@ -2,9 +2,9 @@
 from sqlalchemy import bindparam, select
 
 from caseapp.auth.models import user_service_point
-from caseapp.extensions import db
 from caseapp.partners.models import Partner
 from caseapp.places.models import ServicePoint
+from caseapp.plain_rows import plain_rows
 
 # The account's organisation and service points by code, in one statement built once (their names head the page;
 # the account's relationships would load them in two, through the ORM).
@@ -16,5 +16,5 @@ _WORKPLACE = select(Partner.name, ServicePoint.name).select_from(Partner) \
 
 def workplace(user) -> tuple[str, list[str]]:
     """The user's organisation's name and the names of their service points, by code."""
-    rows = db.session.connection().execute(_WORKPLACE, {"user_id": user.id, "partner_id": user.partner_id}).all()
+    rows = plain_rows(_WORKPLACE, {"user_id": user.id, "partner_id": user.partner_id}).all()
     return (rows[0][0] if rows else ""), [point for _, point in rows if point is not None]
